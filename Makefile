@@ -1,0 +1,31 @@
+# mod_auth_api - the two commands of the README:
+#   make run    install what is missing, build, start a local Apache on
+#               127.0.0.1:8080 (foreground, Ctrl-C stops it)
+#   make test   install what is missing, build, run the whole suite
+.PHONY: all deps deps-test run test unit clean
+
+all: deps
+	$(MAKE) --no-print-directory module
+
+include Makefile.apxs
+
+module: $(MODULE)
+
+deps:
+	@sh tools/deps.sh build
+
+deps-test:
+	@sh tools/deps.sh test
+
+run: all
+	@sh tools/run.sh
+
+test: deps-test
+	$(MAKE) --no-print-directory module
+	@sh t/run-all.sh
+
+unit: all
+	@sh t/unit/run.sh
+
+clean: module-clean
+	rm -rf run t/logs t/var

@@ -1,0 +1,38 @@
+/* handlers.h - level 6: the endpoints of the JSON API. */
+#ifndef AAPI_HANDLERS_H
+#define AAPI_HANDLERS_H
+
+#include "aapi.h"
+#include "config.h"
+#include "json.h"
+#include "store.h"
+#include "tokens.h"
+
+/* The content handler for "SetHandler auth-api"; returns DECLINED for other
+ * handlers. */
+int aapi_handler(request_rec *r);
+
+/* One endpoint: R is the request, C its server config. Returns OK or DONE. */
+typedef int aapi_endpoint_fn(request_rec *r, aapi_srv_cfg_t *c);
+
+aapi_endpoint_fn aapi_ep_register, aapi_ep_login;
+aapi_endpoint_fn aapi_ep_me_get, aapi_ep_me_update, aapi_ep_verify_token;
+aapi_endpoint_fn aapi_ep_health, aapi_ep_jwks;
+
+/* Returns the public JSON of user U (never hashes or secrets). */
+aapi_json_t *aapi_user_json(apr_pool_t *p, const aapi_user_t *u);
+
+/* Returns the data object of a token response: user and token pair. */
+aapi_json_t *aapi_token_data(apr_pool_t *p, const aapi_user_t *u,
+                             const aapi_token_pair_t *pair);
+
+/* Returns the client's address and user agent for a session record. */
+const char *aapi_client_ip(request_rec *r);
+const char *aapi_client_ua(request_rec *r);
+
+/* Requires a valid access token whose session is live; returns OK with the
+ * claims and the current user, or DONE after sending 401/503. */
+int aapi_require_user(request_rec *r, aapi_srv_cfg_t *c, aapi_db_t **db,
+                      aapi_claims_t *claims, aapi_user_t **user);
+
+#endif

@@ -1,0 +1,44 @@
+/* http.h - level 5: reading JSON requests and writing JSON responses.
+ * The only level below the handlers that knows HTTP status codes. */
+#ifndef AAPI_HTTP_H
+#define AAPI_HTTP_H
+
+#include "aapi.h"
+#include "config.h"
+#include "json.h"
+#include "jwt.h"
+
+/* Sends OBJ as the JSON response with STATUS; returns OK. */
+int aapi_http_send_json(request_rec *r, int status, aapi_json_t *obj);
+
+/* Sends the success envelope with STATUS, MESSAGE and DATA; returns OK. */
+int aapi_http_send_ok(request_rec *r, int status, const char *message,
+                      aapi_json_t *data);
+
+/* Sends an error envelope; ERRS may be NULL; returns DONE. */
+int aapi_http_send_error(request_rec *r, int status, const char *code,
+                         const char *message, const apr_array_header_t *errs);
+
+/* Sends the error that ST stands for (422 uses ERRS); returns DONE. */
+int aapi_http_send_status(request_rec *r, aapi_status_t st,
+                          const apr_array_header_t *errs);
+
+/* Sends 405 with an Allow header listing ALLOW; returns DONE. */
+int aapi_http_send_not_allowed(request_rec *r, const char *allow);
+
+/* Reads the request body as one JSON object into *OUT. A missing or empty
+ * body gives an empty object when BODY_REQUIRED is 0. Returns OK, or DONE
+ * after sending 400/413/415. */
+int aapi_http_read_json(request_rec *r, const aapi_srv_cfg_t *c,
+                        int body_required, aapi_json_t **out);
+
+/* Finds the access token of R (Authorization: Bearer), verifies it; returns
+ * OK with *CLAIMS, or DONE after sending 401. */
+int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
+                             aapi_claims_t *claims);
+
+/* Returns the bearer token of R's Authorization header: NULL when there is
+ * none; *BAD set when the header is malformed or carries two credentials. */
+const char *aapi_http_bearer(request_rec *r, int *bad);
+
+#endif

@@ -1,0 +1,90 @@
+/* json.h - level 0: the only interface to the JSON library. Every value
+ * created or parsed here is released by a cleanup on the pool given. */
+#ifndef AAPI_JSON_H
+#define AAPI_JSON_H
+
+#include "aapi.h"
+
+typedef struct json_t aapi_json_t;
+
+/* A list of (field, message) validation errors, in the order found. */
+typedef struct {
+    const char *field;
+    const char *msg;
+} aapi_field_error_t;
+
+/* Parses LEN bytes as one JSON object: no duplicate names, no NUL, valid
+ * UTF-8; returns AAPI_OK and *OUT, or AAPI_INVALID_JSON. */
+aapi_status_t aapi_json_parse_object(apr_pool_t *p, const char *buf,
+                                     size_t len, aapi_json_t **out);
+
+/* Returns a new empty object owned by P. */
+aapi_json_t *aapi_json_object(apr_pool_t *p);
+
+/* Returns a new empty array owned by P. */
+aapi_json_t *aapi_json_array(apr_pool_t *p);
+
+/* Set KEY of OBJ; a NULL string sets JSON null. Return 0, or -1. */
+int aapi_json_set_str(aapi_json_t *obj, const char *key, const char *val);
+int aapi_json_set_int(aapi_json_t *obj, const char *key, apr_int64_t val);
+int aapi_json_set_bool(aapi_json_t *obj, const char *key, int val);
+int aapi_json_set(aapi_json_t *obj, const char *key, aapi_json_t *val);
+
+/* Appends a string to ARR; returns 0, or -1. */
+int aapi_json_append_str(aapi_json_t *arr, const char *val);
+
+/* Appends VAL to ARR; returns 0, or -1. */
+int aapi_json_append(aapi_json_t *arr, aapi_json_t *val);
+
+/* Returns the member KEY of OBJ, or NULL. */
+aapi_json_t *aapi_json_get(aapi_json_t *obj, const char *key);
+
+/* Returns 1 when the member exists (even as null), else 0. */
+int aapi_json_has(aapi_json_t *obj, const char *key);
+
+/* Looks up the first present of KEY and ALIAS (may be NULL): returns 0 when
+ * both are absent or null, 1 with *OUT set when it is a string, -1 when it has
+ * another type. */
+int aapi_json_get_str(aapi_json_t *obj, const char *key, const char *alias,
+                      const char **out);
+
+/* Returns 1 with *OUT set when KEY is an integer, 0 absent, -1 other type. */
+int aapi_json_get_int(aapi_json_t *obj, const char *key, apr_int64_t *out);
+
+/* Returns 1 with *OUT set when KEY is a boolean, 0 absent, -1 other type. */
+int aapi_json_get_bool(aapi_json_t *obj, const char *key, int *out);
+
+/* Returns 1 when V is an object, else 0. */
+int aapi_json_is_object(aapi_json_t *v);
+
+/* Returns 1 when V is null, else 0. */
+int aapi_json_is_null(aapi_json_t *v);
+
+/* Returns V's string, or NULL when it is not a string. */
+const char *aapi_json_string_value(aapi_json_t *v);
+
+/* Returns the number of elements of array V, or 0 when it is not an array. */
+size_t aapi_json_array_size(aapi_json_t *v);
+
+/* Returns element I of array V, or NULL. */
+aapi_json_t *aapi_json_array_get(aapi_json_t *v, size_t i);
+
+/* Returns V serialized compactly (sorted keys not implied), from P; or NULL. */
+char *aapi_json_dump(apr_pool_t *p, aapi_json_t *v);
+
+/* Applies RFC 7396 merge patch PATCH (an object) to a copy of TARGET (an
+ * object); returns the result owned by P. */
+aapi_json_t *aapi_json_merge_patch(apr_pool_t *p, aapi_json_t *target,
+                                   aapi_json_t *patch);
+
+/* Returns the success envelope {success, message, data} owned by P. */
+aapi_json_t *aapi_json_envelope_ok(apr_pool_t *p, const char *message,
+                                   aapi_json_t *data);
+
+/* Returns the error envelope {success, message, error[, errors]} owned by P;
+ * ERRS (of aapi_field_error_t, may be NULL) become field -> [messages]. */
+aapi_json_t *aapi_json_envelope_err(apr_pool_t *p, const char *message,
+                                    const char *code,
+                                    const apr_array_header_t *errs);
+
+#endif

@@ -1,0 +1,84 @@
+/* store.h - level 3: accounts and sessions in the database, through
+ * mod_dbd. Only store*.c include mod_dbd.h. */
+#ifndef AAPI_STORE_H
+#define AAPI_STORE_H
+
+#include "aapi.h"
+
+typedef struct aapi_db aapi_db_t;
+
+typedef struct {
+    const char *id;
+    const char *email, *email_norm;
+    const char *username, *username_norm;   /* may be NULL */
+    const char *password_hash;
+    const char *first_name, *last_name, *full_name;  /* may be NULL */
+    const char *role;
+    const char *profile;                    /* JSON object text */
+    int email_verified;
+    int disabled;
+    apr_int64_t created_at, updated_at;
+} aapi_user_t;
+
+typedef struct {
+    const char *id;
+    const char *user_id;
+    const char *refresh_hash;               /* hex SHA-256 */
+    const char *ip, *user_agent;
+    apr_int64_t created_at, last_used_at, expires_at;
+} aapi_session_t;
+
+/* Returns AAPI_OK with a connection for R, or AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_open(request_rec *r, aapi_db_t **db);
+
+/* Returns AAPI_OK when the database answers a trivial query. */
+aapi_status_t aapi_store_ping(aapi_db_t *db);
+
+/* Finds the user whose email_norm or username_norm equals NORM; returns
+ * AAPI_OK, AAPI_NOT_FOUND or AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_user_by_login(aapi_db_t *db, const char *norm,
+                                       aapi_user_t **out);
+
+/* Finds user ID; returns AAPI_OK, AAPI_NOT_FOUND or AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_user_by_id(aapi_db_t *db, const char *id,
+                                    aapi_user_t **out);
+
+/* Finds the user of live session SID belonging to UID at time NOW; returns
+ * AAPI_OK, AAPI_NOT_FOUND (no such live session) or AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_session_user(aapi_db_t *db, const char *sid,
+                                      const char *uid, apr_int64_t now,
+                                      aapi_user_t **out);
+
+/* Inserts USER and, when SESS is not NULL, its first session, in one
+ * transaction; returns AAPI_OK, AAPI_EMAIL_TAKEN, AAPI_USERNAME_TAKEN,
+ * AAPI_CONFLICT or AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_create_user(aapi_db_t *db, const aapi_user_t *user,
+                                     const aapi_session_t *sess);
+
+/* Inserts SESS; returns AAPI_OK or an error status. */
+aapi_status_t aapi_store_create_session(aapi_db_t *db,
+                                        const aapi_session_t *sess);
+
+/* Writes USER's names, username and profile; returns AAPI_OK,
+ * AAPI_USERNAME_TAKEN, AAPI_NOT_FOUND or AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_update_profile(aapi_db_t *db, const aapi_user_t *u);
+
+/* Registers every prepared statement with mod_dbd for server S (call from
+ * post_config before mod_dbd's). */
+void aapi_store_prepare(server_rec *s);
+
+/* Finds the DBDriver and DBDParams that apply to server S in the parsed
+ * configuration; returns 1 and sets them, or 0 when no DBDriver applies. */
+int aapi_store_dbd_settings(server_rec *s, const char **driver,
+                            const char **params);
+
+/* Returns 1 when mod_dbd's functions are available. */
+int aapi_store_available(void);
+
+/* Applies missing migrations to the database DRIVER/PARAMS, under a lock, as
+ * user UID/GID for new files; returns AAPI_OK, or an error with *ERR set. */
+aapi_status_t aapi_store_migrate(apr_pool_t *p, server_rec *s,
+                                 const char *driver, const char *params,
+                                 const char **err);
+
+#endif

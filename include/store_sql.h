@@ -1,0 +1,31 @@
+/* store_sql.h - level 3: the labelled SQL statements of the store. */
+#ifndef AAPI_STORE_SQL_H
+#define AAPI_STORE_SQL_H
+
+typedef struct {
+    const char *label;
+    const char *sql;
+} aapi_sql_t;
+
+/* The statements registered with mod_dbd, ended by a NULL label. Their SQL
+ * runs unchanged on SQLite and MySQL/MariaDB. */
+extern const aapi_sql_t aapi_sql_statements[];
+
+/* Labels, so that a typo is a compile error. */
+#define AAPI_SQL_PING               "aapi_ping"
+#define AAPI_SQL_USER_BY_LOGIN      "aapi_user_by_login"
+#define AAPI_SQL_USER_BY_ID         "aapi_user_by_id"
+#define AAPI_SQL_SESSION_USER       "aapi_session_user"
+#define AAPI_SQL_USER_INSERT        "aapi_user_insert"
+#define AAPI_SQL_SESSION_INSERT     "aapi_session_insert"
+#define AAPI_SQL_USER_UPDATE        "aapi_user_update"
+#define AAPI_SQL_EMAIL_EXISTS       "aapi_email_exists"
+#define AAPI_SQL_USERNAME_EXISTS    "aapi_username_exists"
+
+/* The user columns every user query returns, in this order. */
+#define AAPI_USER_COLS \
+    "u.id, u.email, u.email_norm, u.username, u.username_norm, " \
+    "u.password_hash, u.first_name, u.last_name, u.full_name, u.role, " \
+    "u.profile, u.email_verified, u.disabled, u.created_at, u.updated_at"
+
+#endif

@@ -1,0 +1,66 @@
+/* util.h - level 0: encodings, randomness, comparisons, time, units. */
+#ifndef AAPI_UTIL_H
+#define AAPI_UTIL_H
+
+#include "apr_pools.h"
+#include "apr_time.h"
+#include <stddef.h>
+
+/* Returns the base64url (no padding) encoding of IN, allocated from P. */
+char *aapi_b64url_encode(apr_pool_t *p, const unsigned char *in, size_t len);
+
+/* Writes the base64url encoding of IN to OUT (room for
+ * aapi_b64url_enclen(len) + 1 bytes); returns the length written. */
+size_t aapi_b64url_encode_to(char *out, const unsigned char *in, size_t len);
+
+/* Returns the encoded length of LEN bytes in base64url without padding. */
+size_t aapi_b64url_enclen(size_t len);
+
+/* Decodes strict base64url (no padding, no white space, canonical trailing
+ * bits) into OUT (room for inlen*3/4+1); returns 0 and sets *outlen, or -1. */
+int aapi_b64url_decode(unsigned char *out, size_t *outlen,
+                       const char *in, size_t inlen);
+
+/* Fills BUF with N bytes from OpenSSL's CSPRNG; returns 0, or -1 on failure. */
+int aapi_random_bytes(unsigned char *buf, size_t n);
+
+/* Returns NBYTES random bytes as lower-case hex from P, or NULL. */
+char *aapi_random_hex(apr_pool_t *p, size_t nbytes);
+
+/* Returns NBYTES random bytes as base64url from P, or NULL. */
+char *aapi_random_b64url(apr_pool_t *p, size_t nbytes);
+
+/* Returns 1 when the N bytes at A and B are equal, in constant time. */
+int aapi_ct_equal(const void *a, const void *b, size_t n);
+
+/* Returns 1 when strings A and B are equal, in time that depends only on
+ * their lengths. */
+int aapi_ct_streq(const char *a, const char *b);
+
+/* Returns the lower-case hex SHA-256 of DATA, allocated from P. */
+char *aapi_sha256_hex(apr_pool_t *p, const void *data, size_t len);
+
+/* Returns the current time in whole seconds since the epoch. */
+apr_int64_t aapi_now(void);
+
+/* Returns T (seconds since the epoch) as RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ". */
+char *aapi_rfc3339(apr_pool_t *p, apr_int64_t t);
+
+/* Parses a duration ("90", "90s", "15m", "12h", "30d") into *SECS;
+ * returns NULL, or a message saying what is wrong. */
+const char *aapi_parse_duration(const char *s, apr_int64_t *secs);
+
+/* Parses a size ("16384", "16k", "1m") into *BYTES;
+ * returns NULL, or a message saying what is wrong. */
+const char *aapi_parse_size(const char *s, apr_off_t *bytes);
+
+/* Returns a copy of S from P with ASCII letters lowered. */
+char *aapi_ascii_lower(apr_pool_t *p, const char *s);
+
+/* Returns 1 when the N bytes at S are valid UTF-8 without NUL, else 0. */
+int aapi_utf8_valid(const char *s, size_t n);
+
+/* Returns the number of code points in the valid UTF-8 string S. */
+size_t aapi_utf8_len(const char *s);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * mod_auth_api.c - the module record, the directive table and the hooks:
+ * the only file that registers anything with httpd.
+ *
+ * Start-up: check_config refuses a configuration that cannot work (a handler
+ * without a database or a secret); post_config builds the signing keys, the
+ * dummy password hash, applies database migrations and registers the SQL
+ * statements with mod_dbd before mod_dbd's own post_config reads them.
+ */
+#define AAPI_MODULE_FILE 1
+#include "aapi.h"
+#include "config.h"
+#include "handlers.h"
+#include "keys.h"
+#include "password.h"
+#include "store.h"
+#include "validate.h"
+
+#include "apr_hash.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include <string.h>
+
+/* Logs a start-up error that stops the server; returns !OK. */
+static int startup_error(server_rec *s, const char *msg)
+{
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                 "mod_auth_api: %s", msg);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* Returns a name for server S in messages. */
+static const char *server_name(apr_pool_t *p, server_rec *s)
+{
+    if (!s->is_virtual) {
+        return "the main server";
+    }
+    return apr_psprintf(p, "<VirtualHost> at %s:%u", s->defn_name,
+                        s->defn_line_number);
+}
+
+/* check_config: every server that uses the module has a database and a
+ * secret; otherwise one line that names what is missing and where. */
+static int aapi_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *sp;
+    int rv = OK;
+
+    for (sp = s; sp; sp = sp->next) {
+        aapi_srv_cfg_t *c = aapi_srv_cfg(sp);
+        aapi_usage_t u;
+        const char *driver, *params;
+
+        aapi_config_usage(ptemp, sp, &u);
+        if (!u.used) {
+            continue;
+        }
+        if (!aapi_store_available()) {
+            rv = startup_error(sp, apr_psprintf(ptemp,
+                "auth-api (used at %s) needs mod_dbd: add "
+                "'LoadModule dbd_module ...'", u.where));
+        }
+        else if (!aapi_store_dbd_settings(sp, &driver, &params)) {
+            rv = startup_error(sp, apr_psprintf(ptemp,
+                "auth-api (used at %s) needs a database: set DBDriver and "
+                "DBDParams for %s", u.where, server_name(ptemp, sp)));
+        }
+        else if (strcmp(driver, "sqlite3") && strcmp(driver, "mysql")) {
+            rv = startup_error(sp, apr_psprintf(ptemp,
+                "auth-api (used at %s) supports DBDriver sqlite3 or mysql, "
+                "not %s", u.where, driver));
+        }
+        if (!c->secret) {
+            rv = startup_error(sp, apr_psprintf(ptemp,
+                "auth-api (used at %s) needs AuthAPIJWTSecret or "
+                "AuthAPIJWTSecretFile for %s", u.where,
+                server_name(ptemp, sp)));
+        }
+    }
+    return rv;
+}
+
+/* Returns the dummy hash for hash settings HC, computing each distinct one
+ * once; unknown-user logins verify against it. */
+static const char *dummy_hash(apr_pool_t *p, apr_hash_t *cache,
+                              const aapi_hash_cfg_t *hc)
+{
+    const char *key = apr_psprintf(p, "%d/%d/%d/%d/%d", hc->alg,
+                                   hc->bcrypt_cost, hc->argon_m_kib,
+                                   hc->argon_t, hc->argon_p);
+    const char *h = apr_hash_get(cache, key, APR_HASH_KEY_STRING);
+
+    if (!h) {
+        h = aapi_password_hash(p, hc, "no such account: dummy password");
+        if (h) {
+            apr_hash_set(cache, key, APR_HASH_KEY_STRING, h);
+        }
+    }
+    return h;
+}
+
+static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_t *dummies = apr_hash_make(ptemp);
+    apr_hash_t *migrated = apr_hash_make(ptemp);
+    server_rec *sp;
+
+    aapi_common_passwords_init(pconf);
+
+    for (sp = s; sp; sp = sp->next) {
+        aapi_srv_cfg_t *c = aapi_srv_cfg(sp);
+        const char *driver, *params, *err = NULL, *dbkey;
+        aapi_usage_t u;
+        aapi_status_t st;
+
+        aapi_config_usage(ptemp, sp, &u);
+        if (!u.used || !c->secret) {
+            continue;
+        }
+        c->key = aapi_key_hmac(pconf,
+                               c->jwt_alg == AAPI_UNSET ? AAPI_ALG_HS256
+                                                        : c->jwt_alg,
+                               (const unsigned char *)c->secret,
+                               c->secret_len);
+        c->dummy_hash = dummy_hash(pconf, dummies, aapi_cfg_hash(c));
+        if (!c->key || !c->dummy_hash) {
+            return startup_error(sp, "cannot set up the HMAC key or the "
+                                     "password hash (OpenSSL failure)");
+        }
+        if (!aapi_store_dbd_settings(sp, &driver, &params)) {
+            continue;
+        }
+        dbkey = apr_pstrcat(ptemp, driver, "\n", params, NULL);
+        if (aapi_cfg_auto_migrate(c)
+            && !apr_hash_get(migrated, dbkey, APR_HASH_KEY_STRING)) {
+            apr_hash_set(migrated, dbkey, APR_HASH_KEY_STRING, "");
+            st = aapi_store_migrate(ptemp, sp, driver, params, &err);
+            if (st == AAPI_UNAVAILABLE) {
+                /* the server starts; requests answer 503 until it is back */
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, AAPI_LOGNO(0001)
+                             "database not reachable at start-up, schema "
+                             "not checked: %s", err);
+            }
+            else if (st != AAPI_OK) {
+                return startup_error(sp, apr_psprintf(ptemp,
+                    "schema migration failed for %s: %s",
+                    server_name(ptemp, sp), err));
+            }
+        }
+        aapi_store_prepare(sp);
+    }
+    return OK;
+}
+
+static void aapi_register_hooks(apr_pool_t *p)
+{
+    static const char *const before_dbd[] = { "mod_dbd.c", NULL };
+
+    ap_hook_check_config(aapi_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(aapi_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_handler(aapi_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(auth_api) = {
+    STANDARD20_MODULE_STUFF,
+    aapi_config_create_dir,
+    aapi_config_merge_dir,
+    aapi_config_create_srv,
+    aapi_config_merge_srv,
+    aapi_config_cmds,
+    aapi_register_hooks
+};

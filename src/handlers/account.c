@@ -1,0 +1,203 @@
+/*
+ * handlers/account.c - level 6: registration and login.
+ */
+#include "aapi.h"
+#include "handlers.h"
+#include "http.h"
+#include "password.h"
+#include "util.h"
+#include "validate.h"
+
+#include "apr_lib.h"
+#include "http_protocol.h"
+
+#include <string.h>
+
+#define ID_BYTES 16
+
+/* Reads optional string field KEY (or ALIAS) of BODY into *OUT; appends an
+ * error when it has another type, or is missing while REQUIRED. Returns 1
+ * when a value was read. */
+static int opt_string(aapi_json_t *body, const char *key, const char *alias,
+                      int required, const char **out,
+                      apr_array_header_t *errs)
+{
+    int rc = aapi_json_get_str(body, key, alias, out);
+
+    if (rc < 0) {
+        aapi_add_error(errs, key, "must be a string");
+        return 0;
+    }
+    if (rc == 0 || **out == '\0') {
+        *out = NULL;
+        if (required) {
+            aapi_add_error(errs, key, "is required");
+        }
+        return 0;
+    }
+    return 1;
+}
+
+/* ==== POST /register ==== */
+
+int aapi_ep_register(request_rec *r, aapi_srv_cfg_t *c)
+{
+    apr_array_header_t *errs = apr_array_make(r->pool, 4,
+                                              sizeof(aapi_field_error_t));
+    const aapi_hash_cfg_t *hc = aapi_cfg_hash(c);
+    int req = aapi_cfg_required(c);
+    aapi_json_t *body;
+    aapi_user_t *u;
+    aapi_session_t sess;
+    aapi_token_pair_t pair;
+    aapi_db_t *db;
+    aapi_status_t st;
+    const char *email = NULL, *norm = NULL, *password = NULL;
+    int rc;
+
+    if ((rc = aapi_http_read_json(r, c, 1, &body)) != OK) {
+        return rc;
+    }
+    u = apr_pcalloc(r->pool, sizeof(*u));
+
+    if (opt_string(body, "email", NULL, 1, &email, errs)) {
+        u->email = aapi_validate_email(r->pool, email, &norm, errs);
+        u->email_norm = norm;
+    }
+    if (opt_string(body, "username", NULL, req & AAPI_REQ_USERNAME,
+                   &u->username, errs)
+        && aapi_validate_username(u->username, errs)) {
+        u->username_norm = aapi_ascii_lower(r->pool, u->username);
+    }
+    if (opt_string(body, "first_name", "firstName", req & AAPI_REQ_FIRST_NAME,
+                   &u->first_name, errs)) {
+        aapi_validate_name("first_name", u->first_name, errs);
+    }
+    if (opt_string(body, "last_name", "lastName", req & AAPI_REQ_LAST_NAME,
+                   &u->last_name, errs)) {
+        aapi_validate_name("last_name", u->last_name, errs);
+    }
+    if (opt_string(body, "full_name", "fullName", req & AAPI_REQ_FULL_NAME,
+                   &u->full_name, errs)) {
+        aapi_validate_name("full_name", u->full_name, errs);
+    }
+    if (opt_string(body, "password", NULL, 1, &password, errs)) {
+        aapi_validate_password(r->pool, "password", password,
+                               aapi_cfg_policy(c),
+                               aapi_password_max_bytes(hc),
+                               u->email, u->username, errs);
+    }
+    if (errs->nelts > 0) {
+        return aapi_http_send_status(r, AAPI_VALIDATION, errs);
+    }
+
+    /* a missing full name is made from the given ones */
+    if (!u->full_name && (u->first_name || u->last_name)) {
+        u->full_name = apr_pstrcat(r->pool, u->first_name ? u->first_name : "",
+                                   u->first_name && u->last_name ? " " : "",
+                                   u->last_name ? u->last_name : "", NULL);
+        if (aapi_utf8_len(u->full_name) > AAPI_MAX_NAME_LEN) {
+            u->full_name = NULL;
+        }
+    }
+    u->id = aapi_random_hex(r->pool, ID_BYTES);
+    u->role = "user";
+    u->profile = "{}";
+    u->created_at = u->updated_at = aapi_now();
+    u->password_hash = aapi_password_hash(r->pool, hc, password);
+    if (!u->id || !u->password_hash) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AAPI_LOGNO(0501)
+                      "cannot create the account: random or hash failed");
+        return aapi_http_send_status(r, AAPI_INTERNAL, NULL);
+    }
+    if ((st = aapi_tokens_new_session(r->pool, c, u, aapi_client_ip(r),
+                                      aapi_client_ua(r), &sess, &pair))
+        != AAPI_OK
+        || (st = aapi_tokens_sign_access(r->pool, c, u, sess.id, &pair))
+           != AAPI_OK
+        || (st = aapi_store_open(r, &db)) != AAPI_OK
+        || (st = aapi_store_create_user(db, u, &sess)) != AAPI_OK) {
+        return aapi_http_send_status(r, st, NULL);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0502)
+                  "registered user %s, session %s", u->id, sess.id);
+    return aapi_http_send_ok(r, HTTP_CREATED, "Registration successful",
+                             aapi_token_data(r->pool, u, &pair));
+}
+
+/* ==== POST /login ==== */
+
+/* Returns the trimmed, lower-cased login name from P. */
+static const char *normalize_login(apr_pool_t *p, const char *in)
+{
+    const char *end;
+
+    while (apr_isspace(*in)) in++;
+    end = in + strlen(in);
+    while (end > in && apr_isspace(end[-1])) end--;
+    return aapi_ascii_lower(p, apr_pstrmemdup(p, in, (apr_size_t)(end - in)));
+}
+
+int aapi_ep_login(request_rec *r, aapi_srv_cfg_t *c)
+{
+    apr_array_header_t *errs = apr_array_make(r->pool, 2,
+                                              sizeof(aapi_field_error_t));
+    aapi_json_t *body;
+    aapi_user_t *u = NULL;
+    aapi_session_t sess;
+    aapi_token_pair_t pair;
+    aapi_db_t *db;
+    aapi_status_t st;
+    const char *login = NULL, *password = NULL, *field = "email";
+    int rc, ok;
+
+    if ((rc = aapi_http_read_json(r, c, 1, &body)) != OK) {
+        return rc;
+    }
+    if (aapi_json_has(body, "username") && !aapi_json_has(body, "email")) {
+        field = "username";
+    }
+    else if (aapi_json_has(body, "login") && !aapi_json_has(body, "email")) {
+        field = "login";
+    }
+    if (opt_string(body, field, NULL, 1, &login, errs)
+        && strlen(login) > AAPI_MAX_EMAIL_LEN + 2) {
+        aapi_add_error(errs, field, "is too long");
+    }
+    if (opt_string(body, "password", NULL, 1, &password, errs)
+        && strlen(password) > AAPI_MAX_PASSWORD_LEN) {
+        aapi_add_error(errs, "password", "is too long");
+    }
+    if (errs->nelts > 0) {
+        return aapi_http_send_status(r, AAPI_VALIDATION, errs);
+    }
+
+    if ((st = aapi_store_open(r, &db)) != AAPI_OK) {
+        return aapi_http_send_status(r, st, NULL);
+    }
+    st = aapi_store_user_by_login(db, normalize_login(r->pool, login), &u);
+    if (st != AAPI_OK && st != AAPI_NOT_FOUND) {
+        return aapi_http_send_status(r, st, NULL);
+    }
+    /* the same hashing work whether or not the account exists */
+    ok = aapi_password_verify(r->pool, password,
+                              u ? u->password_hash : c->dummy_hash);
+    if (!u || !ok || u->disabled) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0503)
+                      "login refused%s%s", u ? " for user " : "",
+                      u ? u->id : "");
+        return aapi_http_send_status(r, AAPI_INVALID_CREDENTIALS, NULL);
+    }
+    if ((st = aapi_tokens_new_session(r->pool, c, u, aapi_client_ip(r),
+                                      aapi_client_ua(r), &sess, &pair))
+        != AAPI_OK
+        || (st = aapi_tokens_sign_access(r->pool, c, u, sess.id, &pair))
+           != AAPI_OK
+        || (st = aapi_store_create_session(db, &sess)) != AAPI_OK) {
+        return aapi_http_send_status(r, st, NULL);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0504)
+                  "user %s logged in, session %s", u->id, sess.id);
+    return aapi_http_send_ok(r, HTTP_OK, "Login successful",
+                             aapi_token_data(r->pool, u, &pair));
+}

@@ -1,0 +1,76 @@
+/*
+ * handlers/common.c - level 6: what several endpoints share: the public user
+ * object, the token response, the signed-in user of a request.
+ */
+#include "aapi.h"
+#include "handlers.h"
+#include "http.h"
+#include "util.h"
+
+aapi_json_t *aapi_user_json(apr_pool_t *p, const aapi_user_t *u)
+{
+    aapi_json_t *j = aapi_json_object(p);
+    aapi_json_t *profile = NULL;
+
+    aapi_json_set_str(j, "id", u->id);
+    aapi_json_set_str(j, "email", u->email);
+    aapi_json_set_str(j, "username", u->username);
+    aapi_json_set_str(j, "first_name", u->first_name);
+    aapi_json_set_str(j, "last_name", u->last_name);
+    aapi_json_set_str(j, "full_name", u->full_name);
+    aapi_json_set_str(j, "role", u->role);
+    aapi_json_set_bool(j, "email_verified", u->email_verified);
+    aapi_json_set_str(j, "created_at", aapi_rfc3339(p, u->created_at));
+    aapi_json_set_str(j, "updated_at", aapi_rfc3339(p, u->updated_at));
+    if (u->profile) {
+        aapi_json_parse_object(p, u->profile, strlen(u->profile), &profile);
+    }
+    aapi_json_set(j, "profile", profile ? profile : aapi_json_object(p));
+    return j;
+}
+
+aapi_json_t *aapi_token_data(apr_pool_t *p, const aapi_user_t *u,
+                             const aapi_token_pair_t *pair)
+{
+    aapi_json_t *d = aapi_json_object(p);
+
+    aapi_json_set(d, "user", aapi_user_json(p, u));
+    aapi_json_set_str(d, "access_token", pair->access_token);
+    aapi_json_set_str(d, "token_type", "Bearer");
+    aapi_json_set_int(d, "expires_in", pair->expires_in);
+    aapi_json_set_str(d, "refresh_token", pair->refresh_token);
+    aapi_json_set_int(d, "refresh_expires_in", pair->refresh_expires_in);
+    return d;
+}
+
+const char *aapi_client_ip(request_rec *r)
+{
+    return r->useragent_ip;
+}
+
+const char *aapi_client_ua(request_rec *r)
+{
+    return apr_table_get(r->headers_in, "User-Agent");
+}
+
+int aapi_require_user(request_rec *r, aapi_srv_cfg_t *c, aapi_db_t **db,
+                      aapi_claims_t *claims, aapi_user_t **user)
+{
+    aapi_status_t st;
+    int rc = aapi_http_require_access(r, c, claims);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if ((st = aapi_store_open(r, db)) != AAPI_OK) {
+        return aapi_http_send_status(r, st, NULL);
+    }
+    st = aapi_store_session_user(*db, claims->sid, claims->sub, aapi_now(),
+                                 user);
+    if (st == AAPI_NOT_FOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0301)
+                      "token of ended session %s refused", claims->sid);
+        return aapi_http_send_status(r, AAPI_INVALID_TOKEN, NULL);
+    }
+    return st == AAPI_OK ? OK : aapi_http_send_status(r, st, NULL);
+}

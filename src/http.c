@@ -1,0 +1,265 @@
+/*
+ * http.c - level 5: the HTTP side of the JSON API: a capped body read, the
+ * strict JSON parse, the response envelope, the mapping of store and token
+ * statuses to HTTP status codes and error codes.
+ */
+#include "aapi.h"
+#include "http.h"
+#include "tokens.h"
+#include "util.h"
+#include "validate.h"
+
+#include "apr_lib.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define RETRY_AFTER_UNAVAILABLE "5"
+
+/* ==== responses ==== */
+
+int aapi_http_send_json(request_rec *r, int status, aapi_json_t *obj)
+{
+    char *body = aapi_json_dump(r->pool, obj);
+    apr_size_t len;
+
+    if (!body) {
+        body = "{\"success\":false,\"message\":\"Internal server error\","
+               "\"error\":\"INTERNAL_ERROR\"}";
+        status = HTTP_INTERNAL_SERVER_ERROR;
+    }
+    len = strlen(body);
+    r->status = status;
+    ap_set_content_type(r, "application/json; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Pragma", "no-cache");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        ap_rwrite(body, (int)len, r);
+    }
+    return OK;
+}
+
+int aapi_http_send_ok(request_rec *r, int status, const char *message,
+                      aapi_json_t *data)
+{
+    return aapi_http_send_json(r, status,
+                               aapi_json_envelope_ok(r->pool, message, data));
+}
+
+int aapi_http_send_error(request_rec *r, int status, const char *code,
+                         const char *message, const apr_array_header_t *errs)
+{
+    aapi_http_send_json(r, status,
+                        aapi_json_envelope_err(r->pool, message, code, errs));
+    return DONE;
+}
+
+int aapi_http_send_status(request_rec *r, aapi_status_t st,
+                          const apr_array_header_t *errs)
+{
+    switch (st) {
+    case AAPI_OK:
+        return OK;
+    case AAPI_UNAVAILABLE:
+        apr_table_setn(r->err_headers_out, "Retry-After",
+                       RETRY_AFTER_UNAVAILABLE);
+        return aapi_http_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+                                    "SERVICE_UNAVAILABLE",
+                                    "Service temporarily unavailable", NULL);
+    case AAPI_NOT_FOUND:
+        return aapi_http_send_error(r, HTTP_NOT_FOUND, "NOT_FOUND",
+                                    "Not found", NULL);
+    case AAPI_INVALID_JSON:
+        return aapi_http_send_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
+                                    "Request body must be one JSON object",
+                                    NULL);
+    case AAPI_INVALID_TOKEN:
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       "Bearer error=\"invalid_token\"");
+        return aapi_http_send_error(r, HTTP_UNAUTHORIZED, "INVALID_TOKEN",
+                                    "Invalid or expired token", NULL);
+    case AAPI_INVALID_CREDENTIALS:
+        return aapi_http_send_error(r, HTTP_UNAUTHORIZED,
+                                    "INVALID_CREDENTIALS",
+                                    "Invalid credentials", NULL);
+    case AAPI_EMAIL_TAKEN:
+        return aapi_http_send_error(r, HTTP_CONFLICT, "EMAIL_TAKEN",
+                                    "Email is already registered", NULL);
+    case AAPI_USERNAME_TAKEN:
+        return aapi_http_send_error(r, HTTP_CONFLICT, "USERNAME_TAKEN",
+                                    "Username is already taken", NULL);
+    case AAPI_CONFLICT:
+        return aapi_http_send_error(r, HTTP_CONFLICT, "CONFLICT",
+                                    "Conflicting change, try again", NULL);
+    case AAPI_VALIDATION:
+        return aapi_http_send_error(r, HTTP_UNPROCESSABLE_ENTITY,
+                                    "VALIDATION_FAILED",
+                                    aapi_errors_sentence(r->pool, errs),
+                                    errs);
+    case AAPI_INTERNAL:
+    default:
+        return aapi_http_send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                                    "INTERNAL_ERROR", "Internal server error",
+                                    NULL);
+    }
+}
+
+int aapi_http_send_not_allowed(request_rec *r, const char *allow)
+{
+    apr_table_setn(r->err_headers_out, "Allow", allow);
+    return aapi_http_send_error(r, HTTP_METHOD_NOT_ALLOWED,
+                                "METHOD_NOT_ALLOWED", "Method not allowed",
+                                NULL);
+}
+
+/* ==== request bodies ==== */
+
+/* Returns 1 when the Content-Type value CT is JSON in UTF-8. */
+static int is_json_type(const char *ct)
+{
+    const char *semi, *cs;
+    size_t len;
+
+    while (*ct == ' ') ct++;
+    semi = strchr(ct, ';');
+    len = semi ? (size_t)(semi - ct) : strlen(ct);
+    while (len > 0 && ct[len - 1] == ' ') len--;
+    if (!(len == 16 && strncasecmp(ct, "application/json", 16) == 0)) {
+        return 0;
+    }
+    /* a charset, when given, must be UTF-8 */
+    cs = semi ? ap_strcasestr(semi, "charset=") : NULL;
+    if (cs) {
+        cs += 8;
+        if (*cs == '"') cs++;
+        if (strncasecmp(cs, "utf-8", 5) != 0 && strncasecmp(cs, "utf8", 4) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Sends 413 and makes sure the rest of the body is not read. */
+static int too_large(request_rec *r)
+{
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return aapi_http_send_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                "PAYLOAD_TOO_LARGE",
+                                "Request body is too large", NULL);
+}
+
+int aapi_http_read_json(request_rec *r, const aapi_srv_cfg_t *c,
+                        int body_required, aapi_json_t **out)
+{
+    apr_off_t max = aapi_cfg_max_body(c);
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+    int has_body = te != NULL || (cl && strcmp(cl, "0") != 0);
+    char *buf;
+    apr_size_t got = 0;
+    long n;
+
+    if (has_body && (!ct || !is_json_type(ct))) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return aapi_http_send_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                    "UNSUPPORTED_MEDIA_TYPE",
+                                    "Content-Type must be application/json",
+                                    NULL);
+    }
+    if (r->clength > max || (cl && apr_atoi64(cl) > max)) {
+        return too_large(r);
+    }
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return aapi_http_send_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
+                                    "Request body could not be read", NULL);
+    }
+    buf = apr_palloc(r->pool, (apr_size_t)max + 1);
+    if (ap_should_client_block(r)) {
+        while ((n = ap_get_client_block(r, buf + got,
+                                        (apr_size_t)max + 1 - got)) > 0) {
+            got += (apr_size_t)n;
+            if (got > (apr_size_t)max) {
+                return too_large(r);
+            }
+        }
+        if (n < 0) {
+            r->connection->keepalive = AP_CONN_CLOSE;
+            return aapi_http_send_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
+                                        "Request body could not be read",
+                                        NULL);
+        }
+    }
+    if (got == 0) {
+        if (body_required) {
+            return aapi_http_send_status(r, AAPI_INVALID_JSON, NULL);
+        }
+        *out = aapi_json_object(r->pool);
+        return OK;
+    }
+    if (aapi_json_parse_object(r->pool, buf, got, out) != AAPI_OK) {
+        return aapi_http_send_status(r, AAPI_INVALID_JSON, NULL);
+    }
+    return OK;
+}
+
+/* ==== access tokens ==== */
+
+const char *aapi_http_bearer(request_rec *r, int *bad)
+{
+    const char *h = apr_table_get(r->headers_in, "Authorization");
+    const char *tok, *c;
+
+    *bad = 0;
+    if (!h) {
+        return NULL;
+    }
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        *bad = 1;
+        return NULL;
+    }
+    tok = h + 7;
+    while (*tok == ' ') tok++;
+    /* exactly one token68 and nothing after it: a second credential, a
+     * comma-joined second header or trailing junk is refused */
+    for (c = tok; *c; c++) {
+        if (!(apr_isalnum(*c) || strchr("-._~+/", *c))) {
+            break;
+        }
+    }
+    while (*c == '=') c++;
+    if (c == tok || *c != '\0' || (size_t)(c - tok) > AAPI_MAX_TOKEN_LEN) {
+        *bad = 1;
+        return NULL;
+    }
+    return tok;
+}
+
+int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
+                             aapi_claims_t *claims)
+{
+    int bad = 0;
+    const char *why = NULL;
+    const char *tok = aapi_http_bearer(r, &bad);
+
+    if (!tok && !bad) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate", "Bearer");
+        return aapi_http_send_error(r, HTTP_UNAUTHORIZED, "INVALID_TOKEN",
+                                    "Authentication required", NULL);
+    }
+    if (bad) {
+        why = "malformed Authorization header";
+    }
+    else if (aapi_tokens_verify_access(r->pool, c, tok, claims, &why)
+             == AAPI_OK) {
+        return OK;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0201)
+                  "access token refused: %s", why);
+    return aapi_http_send_status(r, AAPI_INVALID_TOKEN, NULL);
+}

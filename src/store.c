@@ -1,0 +1,638 @@
+/*
+ * store.c - level 3: accounts and sessions through mod_dbd. Statements are
+ * registered with ap_dbd_prepare from post_config; the schema is created or
+ * upgraded at start-up by aapi_store_migrate on a connection of its own,
+ * because mod_dbd prepares every statement when it opens a connection.
+ */
+#include "aapi.h"
+#include "store.h"
+#include "store_sql.h"
+#include "embedded.h"
+#include "util.h"
+
+#include "apr_dbd.h"
+#include "apr_lib.h"
+#include "apr_optional.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "mod_dbd.h"
+#include "unixd.h"
+
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* SQLite result codes and MySQL error numbers the store tells apart. */
+#define SQLITE_BUSY_RC        5
+#define SQLITE_LOCKED_RC      6
+#define SQLITE_CONSTRAINT_RC  19
+#define MYSQL_DUP_ENTRY       1062
+#define MYSQL_LOCK_WAIT       1205
+#define MYSQL_DEADLOCK        1213
+
+struct aapi_db {
+    request_rec *r;
+    apr_pool_t *pool;
+    ap_dbd_t *dbd;
+    int is_sqlite;
+};
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
+
+int aapi_store_available(void)
+{
+    if (!dbd_acquire || !dbd_prepare) {
+        dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+        dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    }
+    return dbd_acquire && dbd_prepare;
+}
+
+void aapi_store_prepare(server_rec *s)
+{
+    const aapi_sql_t *q;
+
+    if (!aapi_store_available()) {
+        return;
+    }
+    for (q = aapi_sql_statements; q->label; q++) {
+        dbd_prepare(s, q->sql, q->label);
+    }
+}
+
+/* ==== connections ==== */
+
+/* Runs one statement that may return rows and reads them all; returns the
+ * driver's result code. */
+static int exec_select_drain(const apr_dbd_driver_t *drv, apr_pool_t *p,
+                             apr_dbd_t *h, const char *sql)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv = apr_dbd_select(drv, p, h, &res, sql, 0);
+
+    if (rv == 0) {
+        while (apr_dbd_get_row(drv, p, res, &row, -1) == 0) {
+            /* drain */
+        }
+    }
+    return rv;
+}
+
+/* Sets per-connection options once for each pooled connection. Flag pragmas
+ * such as foreign_keys would expire the statements mod_dbd prepared, so the
+ * store deletes dependent rows itself. */
+static void conn_init(aapi_db_t *db)
+{
+    void *done = NULL;
+    int nrows;
+
+    apr_pool_userdata_get(&done, "aapi-conn-init", db->dbd->pool);
+    if (done) {
+        return;
+    }
+    if (db->is_sqlite) {
+        exec_select_drain(db->dbd->driver, db->dbd->pool, db->dbd->handle,
+                          "PRAGMA busy_timeout = 10000");
+        apr_dbd_query(db->dbd->driver, db->dbd->handle, &nrows,
+                      "PRAGMA synchronous = NORMAL");
+    }
+    apr_pool_userdata_setn("done", "aapi-conn-init", NULL, db->dbd->pool);
+}
+
+aapi_status_t aapi_store_open(request_rec *r, aapi_db_t **out)
+{
+    aapi_db_t *db;
+    ap_dbd_t *dbd;
+
+    if (!aapi_store_available() || !(dbd = dbd_acquire(r))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AAPI_LOGNO(0101)
+                      "no database connection (check DBDriver/DBDParams "
+                      "and that the database is reachable)");
+        return AAPI_UNAVAILABLE;
+    }
+    db = apr_pcalloc(r->pool, sizeof(*db));
+    db->r = r;
+    db->pool = r->pool;
+    db->dbd = dbd;
+    db->is_sqlite = strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0;
+    conn_init(db);
+    *out = db;
+    return AAPI_OK;
+}
+
+/* ==== statements ==== */
+
+/* Returns the prepared statement LABEL, or NULL after logging. */
+static apr_dbd_prepared_t *stmt(aapi_db_t *db, const char *label)
+{
+    apr_dbd_prepared_t *st = apr_hash_get(db->dbd->prepared, label,
+                                          APR_HASH_KEY_STRING);
+    if (!st) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, AAPI_LOGNO(0102)
+                      "prepared statement %s missing", label);
+    }
+    return st;
+}
+
+/* Maps driver result RV to a store status; logs unexpected errors. */
+static aapi_status_t map_error(aapi_db_t *db, const char *label, int rv)
+{
+    const char *msg;
+
+    if (db->is_sqlite) {
+        if (rv == SQLITE_CONSTRAINT_RC) return AAPI_CONFLICT;
+        if (rv == SQLITE_BUSY_RC || rv == SQLITE_LOCKED_RC) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, db->r, AAPI_LOGNO(0103)
+                          "%s: database busy", label);
+            return AAPI_UNAVAILABLE;
+        }
+    }
+    else {
+        if (rv == MYSQL_DUP_ENTRY) return AAPI_CONFLICT;
+        if (rv == MYSQL_LOCK_WAIT || rv == MYSQL_DEADLOCK) {
+            return AAPI_UNAVAILABLE;
+        }
+    }
+    msg = apr_dbd_error(db->dbd->driver, db->dbd->handle, rv);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, AAPI_LOGNO(0104)
+                  "%s failed (%d): %s", label, rv, msg ? msg : "?");
+    /* a connection that fails for other reasons is treated as gone */
+    return AAPI_UNAVAILABLE;
+}
+
+/* Runs select LABEL with NARGS string ARGS; returns AAPI_OK with *ROWS, an
+ * array of at most MAXROWS rows, each a copied array of column strings. */
+static aapi_status_t select_rows(aapi_db_t *db, const char *label, int nargs,
+                                 const char **args, int maxrows,
+                                 apr_array_header_t **rows)
+{
+    const apr_dbd_driver_t *drv = db->dbd->driver;
+    apr_dbd_prepared_t *st = stmt(db, label);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv, ncols;
+
+    if (!st) {
+        return AAPI_INTERNAL;
+    }
+    rv = apr_dbd_pselect(drv, db->pool, db->dbd->handle, &res, st, 0, nargs,
+                         args);
+    if (rv != 0) {
+        return map_error(db, label, rv);
+    }
+    ncols = apr_dbd_num_cols(drv, res);
+    *rows = apr_array_make(db->pool, maxrows, sizeof(const char **));
+    while (apr_dbd_get_row(drv, db->pool, res, &row, -1) == 0) {
+        if ((*rows)->nelts < maxrows) {
+            const char **cols = apr_pcalloc(db->pool,
+                                            sizeof(char *) * (size_t)ncols);
+            int i;
+            for (i = 0; i < ncols; i++) {
+                const char *v = apr_dbd_get_entry(drv, row, i);
+                cols[i] = v ? apr_pstrdup(db->pool, v) : NULL;
+            }
+            APR_ARRAY_PUSH(*rows, const char **) = cols;
+        }
+        /* the rest is read and dropped, so the connection stays in step */
+    }
+    return AAPI_OK;
+}
+
+/* Runs statement LABEL; returns AAPI_OK with *AFFECTED rows. */
+static aapi_status_t exec_stmt(aapi_db_t *db, const char *label, int nargs,
+                               const char **args, int *affected)
+{
+    apr_dbd_prepared_t *st = stmt(db, label);
+    int rv, n = 0;
+
+    if (!st) {
+        return AAPI_INTERNAL;
+    }
+    rv = apr_dbd_pquery(db->dbd->driver, db->pool, db->dbd->handle, &n, st,
+                        nargs, args);
+    if (rv != 0) {
+        return map_error(db, label, rv);
+    }
+    if (affected) {
+        *affected = n;
+    }
+    return AAPI_OK;
+}
+
+/* Returns the decimal text of V from P. */
+static const char *i64(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+/* Returns the user held in COLS (AAPI_USER_COLS order). */
+static aapi_user_t *user_from_cols(apr_pool_t *p, const char **cols)
+{
+    aapi_user_t *u = apr_pcalloc(p, sizeof(*u));
+
+    u->id = cols[0];
+    u->email = cols[1];
+    u->email_norm = cols[2];
+    u->username = cols[3];
+    u->username_norm = cols[4];
+    u->password_hash = cols[5];
+    u->first_name = cols[6];
+    u->last_name = cols[7];
+    u->full_name = cols[8];
+    u->role = cols[9] ? cols[9] : "user";
+    u->profile = cols[10] ? cols[10] : "{}";
+    u->email_verified = cols[11] && atoi(cols[11]) != 0;
+    u->disabled = cols[12] && atoi(cols[12]) != 0;
+    u->created_at = cols[13] ? apr_atoi64(cols[13]) : 0;
+    u->updated_at = cols[14] ? apr_atoi64(cols[14]) : 0;
+    return u;
+}
+
+/* Runs a user select and returns its one user. */
+static aapi_status_t select_user(aapi_db_t *db, const char *label, int nargs,
+                                 const char **args, aapi_user_t **out)
+{
+    apr_array_header_t *rows;
+    aapi_status_t st = select_rows(db, label, nargs, args, 1, &rows);
+
+    if (st != AAPI_OK) {
+        return st;
+    }
+    if (rows->nelts == 0) {
+        return AAPI_NOT_FOUND;
+    }
+    *out = user_from_cols(db->pool, APR_ARRAY_IDX(rows, 0, const char **));
+    return AAPI_OK;
+}
+
+aapi_status_t aapi_store_ping(aapi_db_t *db)
+{
+    apr_array_header_t *rows;
+    aapi_status_t st = select_rows(db, AAPI_SQL_PING, 0, NULL, 1, &rows);
+    return st == AAPI_OK && rows->nelts == 1 ? AAPI_OK : AAPI_UNAVAILABLE;
+}
+
+aapi_status_t aapi_store_user_by_login(aapi_db_t *db, const char *norm,
+                                       aapi_user_t **out)
+{
+    const char *args[2] = { norm, norm };
+    return select_user(db, AAPI_SQL_USER_BY_LOGIN, 2, args, out);
+}
+
+aapi_status_t aapi_store_user_by_id(aapi_db_t *db, const char *id,
+                                    aapi_user_t **out)
+{
+    const char *args[1] = { id };
+    return select_user(db, AAPI_SQL_USER_BY_ID, 1, args, out);
+}
+
+aapi_status_t aapi_store_session_user(aapi_db_t *db, const char *sid,
+                                      const char *uid, apr_int64_t now,
+                                      aapi_user_t **out)
+{
+    const char *args[3] = { sid, uid, i64(db->pool, now) };
+    return select_user(db, AAPI_SQL_SESSION_USER, 3, args, out);
+}
+
+/* Returns 1 when select LABEL with ARG finds a row, 0 when not, -1 on
+ * error. */
+static int exists(aapi_db_t *db, const char *label, const char *arg)
+{
+    apr_array_header_t *rows;
+
+    if (!arg) {
+        return 0;
+    }
+    if (select_rows(db, label, 1, &arg, 1, &rows) != AAPI_OK) {
+        return -1;
+    }
+    return rows->nelts > 0;
+}
+
+/* Tells which unique key a failed write of USER ran into. */
+static aapi_status_t which_conflict(aapi_db_t *db, const aapi_user_t *u,
+                                    int check_email)
+{
+    int e = check_email ? exists(db, AAPI_SQL_EMAIL_EXISTS, u->email_norm) : 0;
+    int n;
+
+    if (e < 0) return AAPI_UNAVAILABLE;
+    if (e > 0) return AAPI_EMAIL_TAKEN;
+    n = exists(db, AAPI_SQL_USERNAME_EXISTS, u->username_norm);
+    if (n < 0) return AAPI_UNAVAILABLE;
+    if (n > 0) return AAPI_USERNAME_TAKEN;
+    return AAPI_CONFLICT;
+}
+
+/* Inserts SESS within the current connection state. */
+static aapi_status_t insert_session(aapi_db_t *db, const aapi_session_t *s)
+{
+    const char *args[8];
+
+    args[0] = s->id;
+    args[1] = s->user_id;
+    args[2] = s->refresh_hash;
+    args[3] = i64(db->pool, s->created_at);
+    args[4] = i64(db->pool, s->last_used_at);
+    args[5] = i64(db->pool, s->expires_at);
+    args[6] = s->ip;
+    args[7] = s->user_agent;
+    return exec_stmt(db, AAPI_SQL_SESSION_INSERT, 8, args, NULL);
+}
+
+aapi_status_t aapi_store_create_user(aapi_db_t *db, const aapi_user_t *u,
+                                     const aapi_session_t *sess)
+{
+    const apr_dbd_driver_t *drv = db->dbd->driver;
+    apr_dbd_transaction_t *txn = NULL;
+    const char *args[11];
+    aapi_status_t st;
+    int rv;
+
+    args[0] = u->id;
+    args[1] = u->email;
+    args[2] = u->email_norm;
+    args[3] = u->username;
+    args[4] = u->username_norm;
+    args[5] = u->password_hash;
+    args[6] = u->first_name;
+    args[7] = u->last_name;
+    args[8] = u->full_name;
+    args[9] = i64(db->pool, u->created_at);
+    args[10] = i64(db->pool, u->updated_at);
+
+    rv = apr_dbd_transaction_start(drv, db->pool, db->dbd->handle, &txn);
+    if (rv != 0) {
+        return map_error(db, "begin", rv);
+    }
+    st = exec_stmt(db, AAPI_SQL_USER_INSERT, 11, args, NULL);
+    if (st == AAPI_OK && sess) {
+        st = insert_session(db, sess);
+    }
+    if (st != AAPI_OK) {
+        apr_dbd_transaction_mode_set(drv, txn, APR_DBD_TRANSACTION_ROLLBACK);
+    }
+    rv = apr_dbd_transaction_end(drv, db->pool, txn);
+    if (st == AAPI_OK && rv != 0) {
+        return map_error(db, "commit", rv);
+    }
+    if (st == AAPI_CONFLICT) {
+        return which_conflict(db, u, 1);
+    }
+    return st;
+}
+
+aapi_status_t aapi_store_create_session(aapi_db_t *db,
+                                        const aapi_session_t *sess)
+{
+    return insert_session(db, sess);
+}
+
+aapi_status_t aapi_store_update_profile(aapi_db_t *db, const aapi_user_t *u)
+{
+    const char *args[8];
+    int n = 0;
+    aapi_status_t st;
+
+    args[0] = u->username;
+    args[1] = u->username_norm;
+    args[2] = u->first_name;
+    args[3] = u->last_name;
+    args[4] = u->full_name;
+    args[5] = u->profile;
+    args[6] = i64(db->pool, u->updated_at);
+    args[7] = u->id;
+    st = exec_stmt(db, AAPI_SQL_USER_UPDATE, 8, args, &n);
+    if (st == AAPI_CONFLICT) {
+        return which_conflict(db, u, 0);
+    }
+    if (st == AAPI_OK && n == 0) {
+        return AAPI_NOT_FOUND;
+    }
+    return st;
+}
+
+/* ==== the configuration tree: which DBDriver applies to a server ==== */
+
+/* Returns the first argument of directive NODE, unquoted, from P. */
+static const char *first_arg(apr_pool_t *p, const ap_directive_t *node)
+{
+    const char *args = node->args;
+    return ap_getword_conf(p, &args);
+}
+
+/* Looks for DBDriver/DBDParams among the direct children from NODE on. */
+static void scan_level(apr_pool_t *p, const ap_directive_t *node,
+                       const char **driver, const char **params)
+{
+    for (; node; node = node->next) {
+        if (!strcasecmp(node->directive, "DBDriver")) {
+            *driver = first_arg(p, node);
+        }
+        else if (!strcasecmp(node->directive, "DBDParams")) {
+            *params = first_arg(p, node);
+        }
+    }
+}
+
+int aapi_store_dbd_settings(server_rec *s, const char **driver,
+                            const char **params)
+{
+    apr_pool_t *p = s->process->pconf;
+    const ap_directive_t *node;
+    const char *d = NULL, *prm = NULL;
+
+    scan_level(p, ap_conftree, &d, &prm);
+    if (s->is_virtual && s->defn_name) {
+        for (node = ap_conftree; node; node = node->next) {
+            if (!strcasecmp(node->directive, "<VirtualHost")
+                && node->line_num == (int)s->defn_line_number
+                && node->filename && !strcmp(node->filename, s->defn_name)) {
+                const char *vd = NULL, *vp = NULL;
+                scan_level(p, node->first_child, &vd, &vp);
+                if (vd) d = vd;
+                if (vp) prm = vp;
+                break;
+            }
+        }
+    }
+    *driver = d;
+    *params = prm ? prm : "";
+    return d != NULL;
+}
+
+/* ==== migrations ==== */
+
+/* Runs the statements of SQL (separated by ';' at line ends) on H; returns
+ * 0 or the failing driver code with *ERR set. */
+static int run_script(apr_pool_t *p, const apr_dbd_driver_t *drv,
+                      apr_dbd_t *h, const char *sql, const char **err)
+{
+    char *copy = apr_pstrdup(p, sql), *stmt_start = copy, *c;
+    int nrows, rv;
+
+    for (c = copy; ; c++) {
+        if (*c == ';' || *c == '\0') {
+            int end = *c == '\0';
+            char *t = stmt_start;
+            *c = '\0';
+            while (apr_isspace(*t)) t++;
+            if (*t) {
+                rv = apr_dbd_query(drv, h, &nrows, t);
+                if (rv != 0) {
+                    *err = apr_psprintf(p, "%s (in: %.60s...)",
+                                        apr_dbd_error(drv, h, rv), t);
+                    return rv;
+                }
+            }
+            if (end) break;
+            stmt_start = c + 1;
+        }
+    }
+    return 0;
+}
+
+/* Returns the set of applied versions (a hash of "N" -> "") from H. */
+static apr_hash_t *applied_versions(apr_pool_t *p, const apr_dbd_driver_t *drv,
+                                    apr_dbd_t *h)
+{
+    apr_hash_t *set = apr_hash_make(p);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+
+    if (apr_dbd_select(drv, p, h, &res,
+                       "SELECT version FROM schema_migrations", 0) != 0) {
+        return NULL;
+    }
+    while (apr_dbd_get_row(drv, p, res, &row, -1) == 0) {
+        const char *v = apr_dbd_get_entry(drv, row, 0);
+        if (v) {
+            apr_hash_set(set, apr_psprintf(p, "%d", atoi(v)),
+                         APR_HASH_KEY_STRING, "");
+        }
+    }
+    return set;
+}
+
+/* Hands the SQLite file PATH (and its -wal/-shm) to the user the server
+ * children run as, when we are root and created them. */
+static void sqlite_chown(apr_pool_t *p, server_rec *s, const char *path)
+{
+    const char *suffix[] = { "", "-wal", "-shm", NULL };
+    struct stat st;
+    int i;
+
+    if (geteuid() != 0 || ap_unixd_config.user_id == 0) {
+        return;
+    }
+    for (i = 0; suffix[i]; i++) {
+        const char *f = apr_pstrcat(p, path, suffix[i], NULL);
+        if (stat(f, &st) == 0 && st.st_uid == 0
+            && chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, AAPI_LOGNO(0110)
+                         "cannot hand %s to the server user", f);
+        }
+    }
+}
+
+aapi_status_t aapi_store_migrate(apr_pool_t *p, server_rec *s,
+                                 const char *driver, const char *params,
+                                 const char **err)
+{
+    const apr_dbd_driver_t *drv = NULL;
+    const aapi_migration_t *m;
+    apr_dbd_t *h = NULL;
+    apr_hash_t *done;
+    const char *open_err = NULL;
+    int is_sqlite = !strcmp(driver, "sqlite3"), nrows, rv, applied = 0;
+    aapi_status_t result = AAPI_OK;
+
+    if (apr_dbd_get_driver(p, driver, &drv) != APR_SUCCESS) {
+        *err = apr_psprintf(p, "no apr_dbd driver '%s'", driver);
+        return AAPI_INTERNAL;
+    }
+    if (strcmp(driver, "sqlite3") && strcmp(driver, "mysql")) {
+        *err = apr_psprintf(p, "DBDriver %s is not supported (sqlite3 or "
+                            "mysql)", driver);
+        return AAPI_INTERNAL;
+    }
+    if (apr_dbd_open_ex(drv, p, params, &h, &open_err) != APR_SUCCESS || !h) {
+        *err = apr_psprintf(p, "cannot open the database: %s",
+                            open_err ? open_err : "unknown error");
+        return AAPI_UNAVAILABLE;
+    }
+
+    /* one process migrates at a time, however many servers start together */
+    if (is_sqlite) {
+        exec_select_drain(drv, p, h, "PRAGMA busy_timeout = 30000");
+        exec_select_drain(drv, p, h, "PRAGMA journal_mode = WAL");
+        rv = apr_dbd_query(drv, h, &nrows, "BEGIN IMMEDIATE");
+    }
+    else {
+        rv = exec_select_drain(drv, p, h,
+                               "SELECT GET_LOCK('mod_auth_api_migrate', 60)");
+    }
+    if (rv != 0) {
+        *err = apr_psprintf(p, "cannot lock the schema: %s",
+                            apr_dbd_error(drv, h, rv));
+        apr_dbd_close(drv, h);
+        return AAPI_UNAVAILABLE;
+    }
+
+    rv = apr_dbd_query(drv, h, &nrows,
+                       is_sqlite
+                       ? "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                         "applied_at INTEGER NOT NULL)"
+                       : "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         "version INT NOT NULL PRIMARY KEY, "
+                         "name VARCHAR(200) NOT NULL, "
+                         "applied_at BIGINT NOT NULL) ENGINE=InnoDB");
+    done = rv == 0 ? applied_versions(p, drv, h) : NULL;
+    if (!done) {
+        *err = apr_psprintf(p, "cannot read schema_migrations: %s",
+                            apr_dbd_error(drv, h, rv));
+        result = AAPI_INTERNAL;
+    }
+    for (m = is_sqlite ? aapi_migrations_sqlite3 : aapi_migrations_mysql;
+         result == AAPI_OK && m->version; m++) {
+        const char *key = apr_psprintf(p, "%d", m->version);
+        const char *ins;
+        if (apr_hash_get(done, key, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        if (run_script(p, drv, h, m->sql, err) != 0) {
+            *err = apr_psprintf(p, "migration %s failed: %s", m->name, *err);
+            result = AAPI_INTERNAL;
+            break;
+        }
+        /* the version and name are compiled-in constants, not input */
+        ins = apr_psprintf(p, "INSERT INTO schema_migrations (version, name, "
+                           "applied_at) VALUES (%d, '%s', %" APR_INT64_T_FMT
+                           ")", m->version, m->name, aapi_now());
+        if ((rv = apr_dbd_query(drv, h, &nrows, ins)) != 0) {
+            *err = apr_psprintf(p, "cannot record migration %s: %s", m->name,
+                                apr_dbd_error(drv, h, rv));
+            result = AAPI_INTERNAL;
+            break;
+        }
+        applied++;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, AAPI_LOGNO(0111)
+                     "applied schema migration %s", m->name);
+    }
+    if (is_sqlite) {
+        apr_dbd_query(drv, h, &nrows, result == AAPI_OK ? "COMMIT" : "ROLLBACK");
+    }
+    else {
+        exec_select_drain(drv, p, h,
+                          "SELECT RELEASE_LOCK('mod_auth_api_migrate')");
+    }
+    apr_dbd_close(drv, h);
+    if (is_sqlite) {
+        sqlite_chown(p, s, params);
+    }
+    return result;
+}

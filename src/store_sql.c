@@ -1,0 +1,39 @@
+/*
+ * store_sql.c - level 3: every statement of the store, by label. apr_dbd's
+ * %s placeholders; values are always bound, never spliced into SQL.
+ */
+#include "store_sql.h"
+
+#include <stddef.h>
+
+const aapi_sql_t aapi_sql_statements[] = {
+    { AAPI_SQL_PING, "SELECT 1" },
+    { AAPI_SQL_USER_BY_LOGIN,
+      "SELECT " AAPI_USER_COLS " FROM users u"
+      " WHERE u.email_norm = %s OR u.username_norm = %s" },
+    { AAPI_SQL_USER_BY_ID,
+      "SELECT " AAPI_USER_COLS " FROM users u WHERE u.id = %s" },
+    { AAPI_SQL_SESSION_USER,
+      "SELECT " AAPI_USER_COLS " FROM sessions s"
+      " JOIN users u ON u.id = s.user_id"
+      " WHERE s.id = %s AND s.user_id = %s AND s.revoked_at IS NULL"
+      " AND s.expires_at > %s AND u.disabled = 0" },
+    { AAPI_SQL_USER_INSERT,
+      "INSERT INTO users (id, email, email_norm, username, username_norm,"
+      " password_hash, first_name, last_name, full_name, role,"
+      " email_verified, disabled, profile, created_at, updated_at)"
+      " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'user', 0, 0, '{}',"
+      " %s, %s)" },
+    { AAPI_SQL_SESSION_INSERT,
+      "INSERT INTO sessions (id, user_id, refresh_hash, created_at,"
+      " last_used_at, expires_at, ip, user_agent)"
+      " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)" },
+    { AAPI_SQL_USER_UPDATE,
+      "UPDATE users SET username = %s, username_norm = %s, first_name = %s,"
+      " last_name = %s, full_name = %s, profile = %s, updated_at = %s"
+      " WHERE id = %s" },
+    { AAPI_SQL_EMAIL_EXISTS, "SELECT id FROM users WHERE email_norm = %s" },
+    { AAPI_SQL_USERNAME_EXISTS,
+      "SELECT id FROM users WHERE username_norm = %s" },
+    { NULL, NULL }
+};
