@@ -9,6 +9,7 @@
  */
 #define AAPI_MODULE_FILE 1
 #include "aapi.h"
+#include "cache.h"
 #include "config.h"
 #include "handlers.h"
 #include "keys.h"
@@ -72,6 +73,13 @@ static int aapi_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                 "auth-api (used at %s) supports DBDriver sqlite3 or mysql, "
                 "not %s", u.where, driver));
         }
+        if (aapi_cache_check_spec(ptemp, aapi_cfg_socache(c))) {
+            rv = startup_error(sp, apr_psprintf(ptemp,
+                "AuthAPISOCache %s%s%s: %s", aapi_cfg_socache(c),
+                c->socache_where ? " at " : " (the default)",
+                c->socache_where ? c->socache_where : "",
+                aapi_cache_check_spec(ptemp, aapi_cfg_socache(c))));
+        }
         if (!c->secret) {
             rv = startup_error(sp, apr_psprintf(ptemp,
                 "auth-api (used at %s) needs AuthAPIJWTSecret or "
@@ -101,6 +109,32 @@ static const char *dummy_hash(apr_pool_t *p, apr_hash_t *cache,
     return h;
 }
 
+/* Returns the key that derives refresh-token successors: an HMAC key of its
+ * own, derived from the JWT secret so that the two uses never share a key. */
+static aapi_key_t *rotation_key(apr_pool_t *p, const aapi_srv_cfg_t *c)
+{
+    static const char label[] = "mod_auth_api refresh rotation v1";
+    aapi_key_t *k = aapi_key_hmac(p, AAPI_ALG_HS256,
+                                  (const unsigned char *)c->secret,
+                                  c->secret_len);
+    unsigned char derived[64];
+    size_t n = k ? aapi_key_mac(k, (const unsigned char *)label,
+                                sizeof(label) - 1, derived) : 0;
+
+    return n ? aapi_key_hmac(p, AAPI_ALG_HS256, derived, n) : NULL;
+}
+
+static int aapi_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp)
+{
+    return aapi_cache_pre_config(pconf);
+}
+
+static void aapi_child_init(apr_pool_t *p, server_rec *s)
+{
+    aapi_cache_child_init(p, s);
+}
+
 static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
@@ -125,10 +159,17 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                         : c->jwt_alg,
                                (const unsigned char *)c->secret,
                                c->secret_len);
+        c->rotation_key = rotation_key(pconf, c);
         c->dummy_hash = dummy_hash(pconf, dummies, aapi_cfg_hash(c));
-        if (!c->key || !c->dummy_hash) {
+        if (!c->key || !c->rotation_key || !c->dummy_hash) {
             return startup_error(sp, "cannot set up the HMAC key or the "
                                      "password hash (OpenSSL failure)");
+        }
+        c->cache = aapi_cache_get_instance(pconf, ptemp, sp,
+                                           aapi_cfg_socache(c), &err);
+        if (!c->cache) {
+            return startup_error(sp, apr_psprintf(ptemp,
+                "AuthAPISOCache %s: %s", aapi_cfg_socache(c), err));
         }
         if (!aapi_store_dbd_settings(sp, &driver, &params)) {
             continue;
@@ -159,15 +200,17 @@ static void aapi_register_hooks(apr_pool_t *p)
 {
     static const char *const before_dbd[] = { "mod_dbd.c", NULL };
 
+    ap_hook_pre_config(aapi_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(aapi_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(aapi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(aapi_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_handler(aapi_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(auth_api) = {
     STANDARD20_MODULE_STUFF,
-    aapi_config_create_dir,
-    aapi_config_merge_dir,
+    NULL,
+    NULL,
     aapi_config_create_srv,
     aapi_config_merge_srv,
     aapi_config_cmds,

@@ -44,26 +44,27 @@ typedef struct aapi_srv_cfg {
     int required;             /* AAPI_REQ_* bits, or AAPI_UNSET              */
     apr_off_t max_body;       /* bytes, or AAPI_UNSET                        */
     int auto_migrate;         /* 0/1, or AAPI_UNSET                          */
+    /* sessions */
+    apr_int64_t reuse_grace;  /* AuthAPIRefreshReuseGrace, or UNSET         */
+    apr_int64_t session_cache_ttl;
+    const char *socache;      /* AuthAPISOCache provider[:args]             */
+    const char *socache_where;
+    /* cookies and browsers */
+    int token_cookies, tokens_in_body, cookie_secure;   /* 0/1 or UNSET */
+    const char *cookie_samesite;
+    apr_array_header_t *cors_origins;   /* of const char *, or NULL        */
     /* computed in post_config from the merged values */
     aapi_key_t *key;          /* the signing and verification key           */
+    aapi_key_t *rotation_key; /* derives each refresh token's successor     */
+    struct aapi_cache *cache; /* session state shared by the processes      */
     const char *dummy_hash;   /* verified for unknown users                 */
 } aapi_srv_cfg_t;
-
-typedef struct {
-    const char *mount;        /* the <Location> path this config belongs to */
-} aapi_dir_cfg_t;
 
 /* Returns a new server config with every field unset. */
 void *aapi_config_create_srv(apr_pool_t *p, server_rec *s);
 
 /* Returns the merge of a virtual host's config ADD over the main BASE. */
 void *aapi_config_merge_srv(apr_pool_t *p, void *base, void *add);
-
-/* Returns a new directory config that remembers DIR as the mount. */
-void *aapi_config_create_dir(apr_pool_t *p, char *dir);
-
-/* Returns the merge of directory configs (the inner one wins). */
-void *aapi_config_merge_dir(apr_pool_t *p, void *base, void *add);
 
 /* The directive table. */
 extern const command_rec aapi_config_cmds[];
@@ -77,6 +78,17 @@ int aapi_cfg_required(const aapi_srv_cfg_t *c);
 int aapi_cfg_auto_migrate(const aapi_srv_cfg_t *c);
 const aapi_policy_t *aapi_cfg_policy(const aapi_srv_cfg_t *c);
 const aapi_hash_cfg_t *aapi_cfg_hash(const aapi_srv_cfg_t *c);
+
+apr_int64_t aapi_cfg_reuse_grace(const aapi_srv_cfg_t *c);
+apr_int64_t aapi_cfg_session_cache_ttl(const aapi_srv_cfg_t *c);
+const char *aapi_cfg_socache(const aapi_srv_cfg_t *c);
+int aapi_cfg_token_cookies(const aapi_srv_cfg_t *c);
+int aapi_cfg_tokens_in_body(const aapi_srv_cfg_t *c);
+int aapi_cfg_cookie_secure(const aapi_srv_cfg_t *c);
+const char *aapi_cfg_cookie_samesite(const aapi_srv_cfg_t *c);
+
+/* Returns 1 when ORIGIN is listed in AuthAPICORSOrigins. */
+int aapi_cfg_origin_allowed(const aapi_srv_cfg_t *c, const char *origin);
 
 /* Returns the config of server S. */
 aapi_srv_cfg_t *aapi_srv_cfg(server_rec *s);

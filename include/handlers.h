@@ -18,13 +18,22 @@ typedef int aapi_endpoint_fn(request_rec *r, aapi_srv_cfg_t *c);
 aapi_endpoint_fn aapi_ep_register, aapi_ep_login;
 aapi_endpoint_fn aapi_ep_me_get, aapi_ep_me_update, aapi_ep_verify_token;
 aapi_endpoint_fn aapi_ep_health, aapi_ep_jwks;
+aapi_endpoint_fn aapi_ep_refresh, aapi_ep_logout, aapi_ep_logout_all;
+aapi_endpoint_fn aapi_ep_sessions_list, aapi_ep_session_delete;
+aapi_endpoint_fn aapi_ep_change_password, aapi_ep_me_delete;
+
+/* Returns the <Location> path that mounts the API for R ("/" if none). */
+const char *aapi_request_mount(request_rec *r);
+
+/* Sends a token response: the user and PAIR in the body (unless
+ * AuthAPITokensInBody is off) and as cookies (when AuthAPITokenCookies is
+ * on). Returns OK. */
+int aapi_send_tokens(request_rec *r, aapi_srv_cfg_t *c, int status,
+                     const char *message, const aapi_user_t *u,
+                     const aapi_token_pair_t *pair);
 
 /* Returns the public JSON of user U (never hashes or secrets). */
 aapi_json_t *aapi_user_json(apr_pool_t *p, const aapi_user_t *u);
-
-/* Returns the data object of a token response: user and token pair. */
-aapi_json_t *aapi_token_data(apr_pool_t *p, const aapi_user_t *u,
-                             const aapi_token_pair_t *pair);
 
 /* Returns the client's address and user agent for a session record. */
 const char *aapi_client_ip(request_rec *r);

@@ -32,10 +32,41 @@ int aapi_http_send_not_allowed(request_rec *r, const char *allow);
 int aapi_http_read_json(request_rec *r, const aapi_srv_cfg_t *c,
                         int body_required, aapi_json_t **out);
 
-/* Finds the access token of R (Authorization: Bearer), verifies it; returns
- * OK with *CLAIMS, or DONE after sending 401. */
+/* Cookie names. */
+#define AAPI_COOKIE_ACCESS  "auth_api_access"
+#define AAPI_COOKIE_REFRESH "auth_api_refresh"
+
+/* Finds the access token of R (Authorization: Bearer, else the access cookie
+ * when AuthAPITokenCookies is on), verifies it, and refuses a cookie-borne
+ * unsafe request from a foreign origin; returns OK with *CLAIMS, or DONE
+ * after sending 401/403. */
 int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
                              aapi_claims_t *claims);
+
+/* Returns the value of cookie NAME of R, or NULL. */
+const char *aapi_http_cookie(request_rec *r, const char *name);
+
+/* Returns 1 when R's Origin (or, lacking it, Referer) is the server's own
+ * origin or one of AuthAPICORSOrigins. */
+int aapi_http_same_origin_ok(request_rec *r, const aapi_srv_cfg_t *c);
+
+/* Sends 403 CSRF_REJECTED; returns DONE. */
+int aapi_http_send_csrf(request_rec *r);
+
+/* Sets the access and refresh cookies of PAIR (refresh cookie Path=MOUNT). */
+void aapi_http_set_token_cookies(request_rec *r, const aapi_srv_cfg_t *c,
+                                 const char *access, apr_int64_t access_ttl,
+                                 const char *refresh, apr_int64_t refresh_ttl,
+                                 const char *mount);
+
+/* Expires both token cookies (refresh cookie Path=MOUNT). */
+void aapi_http_clear_token_cookies(request_rec *r, const aapi_srv_cfg_t *c,
+                                   const char *mount);
+
+/* Adds CORS headers for an allowed Origin; answers a preflight. Returns OK
+ * when R was a preflight that has been answered, else DECLINED. */
+int aapi_http_cors(request_rec *r, const aapi_srv_cfg_t *c,
+                   const char *allow_methods);
 
 /* Returns the bearer token of R's Authorization header: NULL when there is
  * none; *BAD set when the header is malformed or carries two credentials. */

@@ -24,9 +24,18 @@ typedef struct {
     const char *id;
     const char *user_id;
     const char *refresh_hash;               /* hex SHA-256 */
+    const char *prev_refresh_hash;          /* the one rotated away from */
     const char *ip, *user_agent;
     apr_int64_t created_at, last_used_at, expires_at;
+    apr_int64_t rotated_at, revoked_at;     /* 0 when never */
 } aapi_session_t;
+
+/* How a refresh token hash relates to its session. */
+typedef enum {
+    AAPI_REFRESH_CURRENT = 1,   /* the session's live refresh token       */
+    AAPI_REFRESH_PREVIOUS,      /* the one just rotated away from         */
+    AAPI_REFRESH_OLDER          /* rotated away from earlier              */
+} aapi_refresh_match_t;
 
 /* Returns AAPI_OK with a connection for R, or AAPI_UNAVAILABLE. */
 aapi_status_t aapi_store_open(request_rec *r, aapi_db_t **db);
@@ -62,6 +71,59 @@ aapi_status_t aapi_store_create_session(aapi_db_t *db,
 /* Writes USER's names, username and profile; returns AAPI_OK,
  * AAPI_USERNAME_TAKEN, AAPI_NOT_FOUND or AAPI_UNAVAILABLE. */
 aapi_status_t aapi_store_update_profile(aapi_db_t *db, const aapi_user_t *u);
+
+/* Finds the session that refresh token hash HASH belongs to, and how;
+ * returns AAPI_OK, AAPI_NOT_FOUND or AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_find_refresh(aapi_db_t *db, const char *hash,
+                                      aapi_session_t **out,
+                                      aapi_refresh_match_t *match);
+
+/* Rotates session SID from refresh hash OLD to NEW at NOW, only while OLD is
+ * current and the session live, extending it to EXPIRES_AT; records OLD in
+ * the history. Returns AAPI_OK, AAPI_NOT_FOUND (OLD is no longer current, or
+ * the session ended) or an error. */
+aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
+                                const char *old_hash, const char *new_hash,
+                                apr_int64_t now, apr_int64_t expires_at);
+
+/* Marks session SID used at NOW; returns AAPI_OK or an error. */
+aapi_status_t aapi_store_touch_session(aapi_db_t *db, const char *sid,
+                                       apr_int64_t now);
+
+/* Ends session SID of user UID at NOW; returns AAPI_OK, or AAPI_NOT_FOUND
+ * when it is not a live session of that user. */
+aapi_status_t aapi_store_end_session(aapi_db_t *db, const char *sid,
+                                     const char *uid, apr_int64_t now);
+
+/* Returns in *OUT (of aapi_session_t) the live sessions of UID at NOW,
+ * newest first, at most MAX. */
+aapi_status_t aapi_store_live_sessions(aapi_db_t *db, const char *uid,
+                                       apr_int64_t now, int max,
+                                       apr_array_header_t **out);
+
+/* Ends every live session of UID but KEEP_SID (may be NULL) at NOW; the ids
+ * ended go to *ENDED (of const char *). */
+aapi_status_t aapi_store_end_sessions(aapi_db_t *db, const char *uid,
+                                      const char *keep_sid, apr_int64_t now,
+                                      apr_array_header_t **ended);
+
+/* Sets UID's password hash and ends every other session but KEEP_SID, in
+ * one transaction; the ids ended go to *ENDED. */
+aapi_status_t aapi_store_set_password(aapi_db_t *db, const char *uid,
+                                      const char *hash, const char *keep_sid,
+                                      apr_int64_t now,
+                                      apr_array_header_t **ended);
+
+/* Deletes user UID, its sessions and their history in one transaction; the
+ * ids of its live sessions go to *ENDED. */
+aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
+                                     apr_int64_t now,
+                                     apr_array_header_t **ended);
+
+/* Returns AAPI_OK when SID is a live session of an enabled user at NOW,
+ * AAPI_NOT_FOUND when not, or AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
+                                      apr_int64_t now);
 
 /* Registers every prepared statement with mod_dbd for server S (call from
  * post_config before mod_dbd's). */

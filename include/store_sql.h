@@ -22,6 +22,26 @@ extern const aapi_sql_t aapi_sql_statements[];
 #define AAPI_SQL_EMAIL_EXISTS       "aapi_email_exists"
 #define AAPI_SQL_USERNAME_EXISTS    "aapi_username_exists"
 
+#define AAPI_SQL_SESSION_BY_REFRESH "aapi_session_by_refresh"
+#define AAPI_SQL_SESSION_BY_HISTORY "aapi_session_by_history"
+#define AAPI_SQL_ROTATE             "aapi_rotate"
+#define AAPI_SQL_HISTORY_INSERT     "aapi_history_insert"
+#define AAPI_SQL_TOUCH              "aapi_touch"
+#define AAPI_SQL_END_SESSION        "aapi_end_session"
+#define AAPI_SQL_LIVE_SESSIONS      "aapi_live_sessions"
+#define AAPI_SQL_END_OTHER_SESSIONS "aapi_end_other_sessions"
+#define AAPI_SQL_SET_PASSWORD       "aapi_set_password"
+#define AAPI_SQL_DELETE_HISTORY     "aapi_delete_history"
+#define AAPI_SQL_DELETE_SESSIONS    "aapi_delete_sessions"
+#define AAPI_SQL_DELETE_USER        "aapi_delete_user"
+#define AAPI_SQL_SESSION_LIVE       "aapi_session_live"
+
+/* The session columns every session query returns, in this order. */
+#define AAPI_SESSION_COLS \
+    "s.id, s.user_id, s.refresh_hash, s.prev_refresh_hash, s.ip, " \
+    "s.user_agent, s.created_at, s.last_used_at, s.expires_at, " \
+    "s.rotated_at, s.revoked_at"
+
 /* The user columns every user query returns, in this order. */
 #define AAPI_USER_COLS \
     "u.id, u.email, u.email_norm, u.username, u.username_norm, " \

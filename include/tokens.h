@@ -38,4 +38,27 @@ aapi_status_t aapi_tokens_verify_access(apr_pool_t *p, const aapi_srv_cfg_t *c,
                                         aapi_claims_t *claims,
                                         const char **why);
 
+/* Rotates refresh token TOKEN of a session: returns AAPI_OK with the user in
+ * *USER and a new pair (same session) in PAIR; AAPI_INVALID_TOKEN for an
+ * unknown, expired or ended session, or for reuse of a rotated token, which
+ * ends the session (the reuse grace excepted). */
+aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
+                                  aapi_db_t *db, const char *token,
+                                  aapi_user_t **user, aapi_token_pair_t *pair);
+
+/* Returns AAPI_OK when session SID is live, AAPI_INVALID_TOKEN when it has
+ * ended, or AAPI_UNAVAILABLE; asks the shared cache first and the database
+ * when the cache does not know or its trust has run out. */
+aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
+                                 const char *sid);
+
+/* Records in the shared cache that session SID has ended, so that every
+ * process refuses its access tokens at once. */
+void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
+                             const char *sid);
+
+/* Marks each id of IDS (of const char *) ended. */
+void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
+                              const apr_array_header_t *ids);
+
 #endif

@@ -37,6 +37,8 @@ void *aapi_config_create_srv(apr_pool_t *p, server_rec *s)
     c->required = AAPI_UNSET;
     c->max_body = AAPI_UNSET;
     c->auto_migrate = AAPI_UNSET;
+    c->reuse_grace = c->session_cache_ttl = AAPI_UNSET;
+    c->token_cookies = c->tokens_in_body = c->cookie_secure = AAPI_UNSET;
     return c;
 }
 
@@ -70,21 +72,15 @@ void *aapi_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_VAL(required);
     MERGE_VAL(max_body);
     MERGE_VAL(auto_migrate);
-    return n;
-}
-
-void *aapi_config_create_dir(apr_pool_t *p, char *dir)
-{
-    aapi_dir_cfg_t *d = apr_pcalloc(p, sizeof(*d));
-    d->mount = dir ? apr_pstrdup(p, dir) : NULL;
-    return d;
-}
-
-void *aapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
-{
-    aapi_dir_cfg_t *base = basev, *add = addv;
-    aapi_dir_cfg_t *n = apr_pcalloc(p, sizeof(*n));
-    n->mount = add->mount ? add->mount : base->mount;
+    MERGE_VAL(reuse_grace);
+    MERGE_VAL(session_cache_ttl);
+    MERGE_PTR(socache);
+    MERGE_PTR(socache_where);
+    MERGE_VAL(token_cookies);
+    MERGE_VAL(tokens_in_body);
+    MERGE_VAL(cookie_secure);
+    MERGE_PTR(cookie_samesite);
+    MERGE_PTR(cors_origins);
     return n;
 }
 
@@ -136,6 +132,57 @@ const aapi_hash_cfg_t *aapi_cfg_hash(const aapi_srv_cfg_t *c)
     static const aapi_hash_cfg_t dflt = { AAPI_HASH_BCRYPT,
                                           DEFAULT_BCRYPT_COST, 0, 0, 0 };
     return c->hash.alg == AAPI_UNSET ? &dflt : &c->hash;
+}
+
+apr_int64_t aapi_cfg_reuse_grace(const aapi_srv_cfg_t *c)
+{
+    return c->reuse_grace == AAPI_UNSET ? 10 : c->reuse_grace;
+}
+
+apr_int64_t aapi_cfg_session_cache_ttl(const aapi_srv_cfg_t *c)
+{
+    return c->session_cache_ttl == AAPI_UNSET ? 5 : c->session_cache_ttl;
+}
+
+const char *aapi_cfg_socache(const aapi_srv_cfg_t *c)
+{
+    return c->socache ? c->socache : "shmcb";
+}
+
+int aapi_cfg_token_cookies(const aapi_srv_cfg_t *c)
+{
+    return c->token_cookies == AAPI_UNSET ? 0 : c->token_cookies;
+}
+
+int aapi_cfg_tokens_in_body(const aapi_srv_cfg_t *c)
+{
+    return c->tokens_in_body == AAPI_UNSET ? 1 : c->tokens_in_body;
+}
+
+int aapi_cfg_cookie_secure(const aapi_srv_cfg_t *c)
+{
+    return c->cookie_secure == AAPI_UNSET ? 1 : c->cookie_secure;
+}
+
+const char *aapi_cfg_cookie_samesite(const aapi_srv_cfg_t *c)
+{
+    return c->cookie_samesite ? c->cookie_samesite : "Lax";
+}
+
+int aapi_cfg_origin_allowed(const aapi_srv_cfg_t *c, const char *origin)
+{
+    int i;
+
+    if (!c->cors_origins || !origin) {
+        return 0;
+    }
+    for (i = 0; i < c->cors_origins->nelts; i++) {
+        if (!strcasecmp(APR_ARRAY_IDX(c->cors_origins, i, const char *),
+                        origin)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ==== directive setters ==== */
@@ -263,12 +310,15 @@ static const char *set_duration(cmd_parms *cmd, void *dc, const char *arg)
     apr_int64_t secs;
     const char *err = aapi_parse_duration(arg, &secs);
     int is_leeway = cmd->info == (void *)APR_OFFSETOF(aapi_srv_cfg_t, leeway);
+    int zero_ok = is_leeway
+                  || cmd->info == (void *)APR_OFFSETOF(aapi_srv_cfg_t,
+                                                       reuse_grace);
 
     if (err) {
         return apr_psprintf(cmd->pool, "%s: '%s' %s (e.g. 90, 90s, 15m, 12h, "
                             "30d)", cmd->cmd->name, arg, err);
     }
-    if (secs == 0 && !is_leeway) {
+    if (secs == 0 && !zero_ok) {
         return apr_psprintf(cmd->pool, "%s: must be longer than zero",
                             cmd->cmd->name);
     }
@@ -430,6 +480,77 @@ static const char *set_auto_migrate(cmd_parms *cmd, void *dc, int on)
     return NULL;
 }
 
+static const char *set_flag(cmd_parms *cmd, void *dc, int on)
+{
+    int *field = (int *)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info);
+    *field = on ? 1 : 0;
+    return NULL;
+}
+
+static const char *set_socache(cmd_parms *cmd, void *dc, const char *arg)
+{
+    /* the provider is looked up in check_config, once every module's
+     * providers are registered */
+    if (!*arg || *arg == ':') {
+        return apr_psprintf(cmd->pool, "%s: provider[:args], e.g. shmcb",
+                            cmd->cmd->name);
+    }
+    cmd_cfg(cmd)->socache = arg;
+    cmd_cfg(cmd)->socache_where = where(cmd);
+    return NULL;
+}
+
+static const char *set_samesite(cmd_parms *cmd, void *dc, const char *arg)
+{
+    static const char *const values[] = { "Strict", "Lax", "None", NULL };
+    int i;
+
+    for (i = 0; values[i]; i++) {
+        if (!strcasecmp(arg, values[i])) {
+            cmd_cfg(cmd)->cookie_samesite = values[i];
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "%s: Strict, Lax or None, not '%s'",
+                        cmd->cmd->name, arg);
+}
+
+/* Returns 1 when S is an origin: scheme "://" host [":" port], no path. */
+static int is_origin(const char *s)
+{
+    const char *h;
+
+    if (!strncasecmp(s, "https://", 8)) h = s + 8;
+    else if (!strncasecmp(s, "http://", 7)) h = s + 7;
+    else return 0;
+    if (!*h) {
+        return 0;
+    }
+    for (; *h; h++) {
+        if (!(apr_isalnum(*h) || *h == '.' || *h == '-' || *h == ':'
+              || *h == '[' || *h == ']')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *set_cors_origin(cmd_parms *cmd, void *dc, const char *arg)
+{
+    aapi_srv_cfg_t *c = cmd_cfg(cmd);
+
+    if (!strcmp(arg, "*") || !strcasecmp(arg, "null") || !is_origin(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an origin like "
+                            "https://app.example.com (no '*', no 'null', no "
+                            "path)", cmd->cmd->name, arg);
+    }
+    if (!c->cors_origins) {
+        c->cors_origins = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(c->cors_origins, const char *) = arg;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(aapi_srv_cfg_t, f)
 
 const command_rec aapi_config_cmds[] = {
@@ -459,6 +580,24 @@ const command_rec aapi_config_cmds[] = {
                   "request body cap (default 16k)"),
     AP_INIT_FLAG("AuthAPIAutoMigrate", set_auto_migrate, NULL, RSRC_CONF,
                  "create or upgrade the schema at start-up (default On)"),
+    AP_INIT_TAKE1("AuthAPIRefreshReuseGrace", set_duration, OFF(reuse_grace),
+                  RSRC_CONF, "window in which a just-rotated refresh token "
+                  "still works (default 10s)"),
+    AP_INIT_TAKE1("AuthAPISessionCacheTTL", set_duration,
+                  OFF(session_cache_ttl), RSRC_CONF,
+                  "how long a process trusts a session it checked (5s)"),
+    AP_INIT_TAKE1("AuthAPISOCache", set_socache, NULL, RSRC_CONF,
+                  "mod_socache provider[:args] for shared state (shmcb)"),
+    AP_INIT_FLAG("AuthAPITokenCookies", set_flag, OFF(token_cookies),
+                 RSRC_CONF, "also set the tokens as cookies (Off)"),
+    AP_INIT_FLAG("AuthAPITokensInBody", set_flag, OFF(tokens_in_body),
+                 RSRC_CONF, "return the tokens in the JSON body (On)"),
+    AP_INIT_FLAG("AuthAPICookieSecure", set_flag, OFF(cookie_secure),
+                 RSRC_CONF, "mark the cookies Secure (On)"),
+    AP_INIT_TAKE1("AuthAPICookieSameSite", set_samesite, NULL, RSRC_CONF,
+                  "Strict, Lax (default) or None"),
+    AP_INIT_ITERATE("AuthAPICORSOrigins", set_cors_origin, NULL, RSRC_CONF,
+                    "origins allowed to call the API from a browser"),
     { NULL }
 };
 

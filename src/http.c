@@ -10,8 +10,10 @@
 #include "validate.h"
 
 #include "apr_lib.h"
+#include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "util_cookies.h"
 
 #include <string.h>
 #include <strings.h>
@@ -210,6 +212,13 @@ int aapi_http_read_json(request_rec *r, const aapi_srv_cfg_t *c,
 
 /* ==== access tokens ==== */
 
+/* Returns 1 for the methods that change nothing (RFC 9110 9.2.1). */
+static int is_safe_method(request_rec *r)
+{
+    return r->method_number == M_GET || r->method_number == M_OPTIONS
+           || r->header_only;
+}
+
 const char *aapi_http_bearer(request_rec *r, int *bad)
 {
     const char *h = apr_table_get(r->headers_in, "Authorization");
@@ -243,10 +252,21 @@ const char *aapi_http_bearer(request_rec *r, int *bad)
 int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
                              aapi_claims_t *claims)
 {
-    int bad = 0;
+    int bad = 0, from_cookie = 0;
     const char *why = NULL;
     const char *tok = aapi_http_bearer(r, &bad);
 
+    if (!tok && !bad && aapi_cfg_token_cookies(c)
+        && (tok = aapi_http_cookie(r, AAPI_COOKIE_ACCESS))) {
+        from_cookie = 1;
+        if (!*tok || strlen(tok) > AAPI_MAX_TOKEN_LEN) {
+            bad = 1;
+        }
+    }
+    if (from_cookie && !is_safe_method(r)
+        && !aapi_http_same_origin_ok(r, c)) {
+        return aapi_http_send_csrf(r);
+    }
     if (!tok && !bad) {
         apr_table_setn(r->err_headers_out, "WWW-Authenticate", "Bearer");
         return aapi_http_send_error(r, HTTP_UNAUTHORIZED, "INVALID_TOKEN",
@@ -262,4 +282,127 @@ int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0201)
                   "access token refused: %s", why);
     return aapi_http_send_status(r, AAPI_INVALID_TOKEN, NULL);
+}
+
+/* ==== cookies, CSRF, CORS ==== */
+
+const char *aapi_http_cookie(request_rec *r, const char *name)
+{
+    const char *val = NULL;
+
+    if (ap_cookie_read(r, name, &val, 0) != APR_SUCCESS || !val) {
+        return NULL;
+    }
+    return val;
+}
+
+/* Returns "scheme://host[:port]" of URL, from P, or NULL. */
+static const char *origin_of(apr_pool_t *p, const char *url)
+{
+    const char *host = ap_strstr_c(url, "://");
+    const char *end;
+
+    if (!host) {
+        return NULL;
+    }
+    end = host + 3 + strcspn(host + 3, "/?#");
+    return apr_pstrmemdup(p, url, (apr_size_t)(end - url));
+}
+
+int aapi_http_same_origin_ok(request_rec *r, const aapi_srv_cfg_t *c)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *own = ap_construct_url(r->pool, "", r);
+    const char *default_port;
+
+    if (!origin || !*origin) {
+        const char *ref = apr_table_get(r->headers_in, "Referer");
+        origin = ref ? origin_of(r->pool, ref) : NULL;
+    }
+    if (!origin || !strcasecmp(origin, "null")) {
+        return 0;
+    }
+    if (!strcasecmp(origin, own) || aapi_cfg_origin_allowed(c, origin)) {
+        return 1;
+    }
+    /* the same origin spelt with its default port */
+    default_port = !strncasecmp(own, "https://", 8) ? ":443" : ":80";
+    return !strcasecmp(apr_pstrcat(r->pool, origin, default_port, NULL), own)
+           || !strcasecmp(origin, apr_pstrcat(r->pool, own, default_port,
+                                              NULL));
+}
+
+int aapi_http_send_csrf(request_rec *r)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0202)
+                  "cookie-authenticated %s refused: origin not allowed",
+                  r->method);
+    return aapi_http_send_error(r, HTTP_FORBIDDEN, "CSRF_REJECTED",
+                                "Request origin not allowed", NULL);
+}
+
+/* Adds one Set-Cookie header. */
+static void set_cookie(request_rec *r, const aapi_srv_cfg_t *c,
+                       const char *name, const char *value, const char *path,
+                       apr_int64_t max_age)
+{
+    const char *samesite = aapi_cfg_cookie_samesite(c);
+    int secure = aapi_cfg_cookie_secure(c) || !strcmp(samesite, "None");
+
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   apr_psprintf(r->pool, "%s=%s; Path=%s; Max-Age=%"
+                                APR_INT64_T_FMT "; HttpOnly%s; SameSite=%s",
+                                name, value, path, max_age,
+                                secure ? "; Secure" : "", samesite));
+}
+
+void aapi_http_set_token_cookies(request_rec *r, const aapi_srv_cfg_t *c,
+                                 const char *access, apr_int64_t access_ttl,
+                                 const char *refresh, apr_int64_t refresh_ttl,
+                                 const char *mount)
+{
+    if (access) {
+        set_cookie(r, c, AAPI_COOKIE_ACCESS, access, "/", access_ttl);
+    }
+    if (refresh) {
+        set_cookie(r, c, AAPI_COOKIE_REFRESH, refresh, mount, refresh_ttl);
+    }
+}
+
+void aapi_http_clear_token_cookies(request_rec *r, const aapi_srv_cfg_t *c,
+                                   const char *mount)
+{
+    set_cookie(r, c, AAPI_COOKIE_ACCESS, "", "/", 0);
+    set_cookie(r, c, AAPI_COOKIE_REFRESH, "", mount, 0);
+}
+
+int aapi_http_cors(request_rec *r, const aapi_srv_cfg_t *c,
+                   const char *allow_methods)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    int preflight = r->method_number == M_OPTIONS
+                    && apr_table_get(r->headers_in,
+                                     "Access-Control-Request-Method");
+
+    apr_table_mergen(r->err_headers_out, "Vary", "Origin");
+    if (origin && aapi_cfg_origin_allowed(c, origin)) {
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin",
+                       origin);
+        apr_table_setn(r->err_headers_out,
+                       "Access-Control-Allow-Credentials", "true");
+        if (preflight) {
+            apr_table_setn(r->err_headers_out, "Access-Control-Allow-Methods",
+                           allow_methods);
+            apr_table_setn(r->err_headers_out, "Access-Control-Allow-Headers",
+                           "Authorization, Content-Type");
+            apr_table_setn(r->err_headers_out, "Access-Control-Max-Age",
+                           "600");
+        }
+    }
+    if (!preflight) {
+        return DECLINED;
+    }
+    r->status = HTTP_NO_CONTENT;
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return OK;
 }

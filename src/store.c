@@ -327,6 +327,35 @@ static aapi_status_t which_conflict(aapi_db_t *db, const aapi_user_t *u,
     return AAPI_CONFLICT;
 }
 
+/* Starts a transaction on DB; returns AAPI_OK with *TXN. */
+static aapi_status_t txn_begin(aapi_db_t *db, apr_dbd_transaction_t **txn)
+{
+    int rv;
+
+    *txn = NULL;
+    rv = apr_dbd_transaction_start(db->dbd->driver, db->pool, db->dbd->handle,
+                                   txn);
+    return rv == 0 ? AAPI_OK : map_error(db, "begin", rv);
+}
+
+/* Commits TXN when ST is AAPI_OK, else rolls it back; returns ST, or the
+ * failure of the commit. */
+static aapi_status_t txn_end(aapi_db_t *db, apr_dbd_transaction_t *txn,
+                             aapi_status_t st)
+{
+    int rv;
+
+    if (st != AAPI_OK) {
+        apr_dbd_transaction_mode_set(db->dbd->driver, txn,
+                                     APR_DBD_TRANSACTION_ROLLBACK);
+    }
+    rv = apr_dbd_transaction_end(db->dbd->driver, db->pool, txn);
+    if (st == AAPI_OK && rv != 0) {
+        return map_error(db, "commit", rv);
+    }
+    return st;
+}
+
 /* Inserts SESS within the current connection state. */
 static aapi_status_t insert_session(aapi_db_t *db, const aapi_session_t *s)
 {
@@ -346,11 +375,9 @@ static aapi_status_t insert_session(aapi_db_t *db, const aapi_session_t *s)
 aapi_status_t aapi_store_create_user(aapi_db_t *db, const aapi_user_t *u,
                                      const aapi_session_t *sess)
 {
-    const apr_dbd_driver_t *drv = db->dbd->driver;
     apr_dbd_transaction_t *txn = NULL;
     const char *args[11];
     aapi_status_t st;
-    int rv;
 
     args[0] = u->id;
     args[1] = u->email;
@@ -364,21 +391,14 @@ aapi_status_t aapi_store_create_user(aapi_db_t *db, const aapi_user_t *u,
     args[9] = i64(db->pool, u->created_at);
     args[10] = i64(db->pool, u->updated_at);
 
-    rv = apr_dbd_transaction_start(drv, db->pool, db->dbd->handle, &txn);
-    if (rv != 0) {
-        return map_error(db, "begin", rv);
+    if ((st = txn_begin(db, &txn)) != AAPI_OK) {
+        return st;
     }
     st = exec_stmt(db, AAPI_SQL_USER_INSERT, 11, args, NULL);
     if (st == AAPI_OK && sess) {
         st = insert_session(db, sess);
     }
-    if (st != AAPI_OK) {
-        apr_dbd_transaction_mode_set(drv, txn, APR_DBD_TRANSACTION_ROLLBACK);
-    }
-    rv = apr_dbd_transaction_end(drv, db->pool, txn);
-    if (st == AAPI_OK && rv != 0) {
-        return map_error(db, "commit", rv);
-    }
+    st = txn_end(db, txn, st);
     if (st == AAPI_CONFLICT) {
         return which_conflict(db, u, 1);
     }
@@ -413,6 +433,234 @@ aapi_status_t aapi_store_update_profile(aapi_db_t *db, const aapi_user_t *u)
         return AAPI_NOT_FOUND;
     }
     return st;
+}
+
+/* ==== sessions ==== */
+
+/* Returns the session held in COLS (AAPI_SESSION_COLS order). */
+static aapi_session_t *session_from_cols(apr_pool_t *p, const char **cols)
+{
+    aapi_session_t *s = apr_pcalloc(p, sizeof(*s));
+
+    s->id = cols[0];
+    s->user_id = cols[1];
+    s->refresh_hash = cols[2];
+    s->prev_refresh_hash = cols[3];
+    s->ip = cols[4];
+    s->user_agent = cols[5];
+    s->created_at = cols[6] ? apr_atoi64(cols[6]) : 0;
+    s->last_used_at = cols[7] ? apr_atoi64(cols[7]) : 0;
+    s->expires_at = cols[8] ? apr_atoi64(cols[8]) : 0;
+    s->rotated_at = cols[9] ? apr_atoi64(cols[9]) : 0;
+    s->revoked_at = cols[10] ? apr_atoi64(cols[10]) : 0;
+    return s;
+}
+
+/* Runs session select LABEL; returns its rows as aapi_session_t in *OUT. */
+static aapi_status_t select_sessions(aapi_db_t *db, const char *label,
+                                     int nargs, const char **args, int max,
+                                     apr_array_header_t **out)
+{
+    apr_array_header_t *rows;
+    aapi_status_t st = select_rows(db, label, nargs, args, max, &rows);
+    int i;
+
+    if (st != AAPI_OK) {
+        return st;
+    }
+    *out = apr_array_make(db->pool, rows->nelts, sizeof(aapi_session_t));
+    for (i = 0; i < rows->nelts; i++) {
+        APR_ARRAY_PUSH(*out, aapi_session_t) =
+            *session_from_cols(db->pool, APR_ARRAY_IDX(rows, i, const char **));
+    }
+    return AAPI_OK;
+}
+
+aapi_status_t aapi_store_find_refresh(aapi_db_t *db, const char *hash,
+                                      aapi_session_t **out,
+                                      aapi_refresh_match_t *match)
+{
+    apr_array_header_t *found;
+    aapi_status_t st;
+
+    st = select_sessions(db, AAPI_SQL_SESSION_BY_REFRESH, 1, &hash, 1, &found);
+    if (st == AAPI_OK && found->nelts == 1) {
+        *out = &APR_ARRAY_IDX(found, 0, aapi_session_t);
+        *match = AAPI_REFRESH_CURRENT;
+        return AAPI_OK;
+    }
+    if (st == AAPI_OK) {
+        st = select_sessions(db, AAPI_SQL_SESSION_BY_HISTORY, 1, &hash, 1,
+                             &found);
+    }
+    if (st != AAPI_OK) {
+        return st;
+    }
+    if (found->nelts == 0) {
+        return AAPI_NOT_FOUND;
+    }
+    *out = &APR_ARRAY_IDX(found, 0, aapi_session_t);
+    *match = (*out)->prev_refresh_hash
+             && !strcmp((*out)->prev_refresh_hash, hash)
+             ? AAPI_REFRESH_PREVIOUS : AAPI_REFRESH_OLDER;
+    return AAPI_OK;
+}
+
+aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
+                                const char *old_hash, const char *new_hash,
+                                apr_int64_t now, apr_int64_t expires_at)
+{
+    apr_dbd_transaction_t *txn;
+    const char *t = i64(db->pool, now);
+    const char *rot[7] = { new_hash, t, t, i64(db->pool, expires_at), sid,
+                           old_hash, t };
+    const char *hist[3] = { old_hash, sid, t };
+    aapi_status_t st;
+    int n = 0;
+
+    if ((st = txn_begin(db, &txn)) != AAPI_OK) {
+        return st;
+    }
+    st = exec_stmt(db, AAPI_SQL_ROTATE, 7, rot, &n);
+    if (st == AAPI_OK && n != 1) {
+        st = AAPI_NOT_FOUND;
+    }
+    if (st == AAPI_OK) {
+        st = exec_stmt(db, AAPI_SQL_HISTORY_INSERT, 3, hist, NULL);
+    }
+    return txn_end(db, txn, st);
+}
+
+aapi_status_t aapi_store_touch_session(aapi_db_t *db, const char *sid,
+                                       apr_int64_t now)
+{
+    const char *args[2] = { i64(db->pool, now), sid };
+    return exec_stmt(db, AAPI_SQL_TOUCH, 2, args, NULL);
+}
+
+aapi_status_t aapi_store_end_session(aapi_db_t *db, const char *sid,
+                                     const char *uid, apr_int64_t now)
+{
+    const char *t = i64(db->pool, now);
+    const char *args[4] = { t, sid, uid, t };
+    int n = 0;
+    aapi_status_t st = exec_stmt(db, AAPI_SQL_END_SESSION, 4, args, &n);
+
+    return st == AAPI_OK && n == 0 ? AAPI_NOT_FOUND : st;
+}
+
+aapi_status_t aapi_store_live_sessions(aapi_db_t *db, const char *uid,
+                                       apr_int64_t now, int max,
+                                       apr_array_header_t **out)
+{
+    const char *args[2] = { uid, i64(db->pool, now) };
+    return select_sessions(db, AAPI_SQL_LIVE_SESSIONS, 2, args, max, out);
+}
+
+/* Upper bound of the session ids collected to mark ended in the cache; a
+ * user with more live sessions has the rest refused once the cache's trust
+ * (AuthAPISessionCacheTTL) runs out. */
+#define MAX_ENDED_IDS 1000
+
+/* Collects the live session ids of UID but KEEP into *IDS. */
+static aapi_status_t live_ids(aapi_db_t *db, const char *uid,
+                              const char *keep, apr_int64_t now,
+                              apr_array_header_t **ids)
+{
+    apr_array_header_t *live;
+    aapi_status_t st = aapi_store_live_sessions(db, uid, now, MAX_ENDED_IDS,
+                                                &live);
+    int i;
+
+    *ids = apr_array_make(db->pool, 8, sizeof(const char *));
+    for (i = 0; st == AAPI_OK && i < live->nelts; i++) {
+        const aapi_session_t *s = &APR_ARRAY_IDX(live, i, aapi_session_t);
+        if (!keep || strcmp(s->id, keep) != 0) {
+            APR_ARRAY_PUSH(*ids, const char *) = s->id;
+        }
+    }
+    return st;
+}
+
+aapi_status_t aapi_store_end_sessions(aapi_db_t *db, const char *uid,
+                                      const char *keep_sid, apr_int64_t now,
+                                      apr_array_header_t **ended)
+{
+    const char *args[3] = { i64(db->pool, now), uid, keep_sid ? keep_sid : "" };
+    aapi_status_t st = live_ids(db, uid, keep_sid, now, ended);
+
+    return st == AAPI_OK ? exec_stmt(db, AAPI_SQL_END_OTHER_SESSIONS, 3, args,
+                                     NULL)
+                         : st;
+}
+
+aapi_status_t aapi_store_set_password(aapi_db_t *db, const char *uid,
+                                      const char *hash, const char *keep_sid,
+                                      apr_int64_t now,
+                                      apr_array_header_t **ended)
+{
+    apr_dbd_transaction_t *txn;
+    const char *t = i64(db->pool, now);
+    const char *pw[3] = { hash, t, uid };
+    const char *end[3] = { t, uid, keep_sid ? keep_sid : "" };
+    aapi_status_t st;
+    int n = 0;
+
+    if ((st = txn_begin(db, &txn)) != AAPI_OK) {
+        return st;
+    }
+    st = live_ids(db, uid, keep_sid, now, ended);
+    if (st == AAPI_OK) {
+        st = exec_stmt(db, AAPI_SQL_SET_PASSWORD, 3, pw, &n);
+    }
+    if (st == AAPI_OK && n != 1) {
+        st = AAPI_NOT_FOUND;
+    }
+    if (st == AAPI_OK) {
+        st = exec_stmt(db, AAPI_SQL_END_OTHER_SESSIONS, 3, end, NULL);
+    }
+    return txn_end(db, txn, st);
+}
+
+aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
+                                     apr_int64_t now,
+                                     apr_array_header_t **ended)
+{
+    apr_dbd_transaction_t *txn;
+    aapi_status_t st;
+    int n = 0;
+
+    if ((st = txn_begin(db, &txn)) != AAPI_OK) {
+        return st;
+    }
+    st = live_ids(db, uid, NULL, now, ended);
+    if (st == AAPI_OK) {
+        st = exec_stmt(db, AAPI_SQL_DELETE_HISTORY, 1, &uid, NULL);
+    }
+    if (st == AAPI_OK) {
+        st = exec_stmt(db, AAPI_SQL_DELETE_SESSIONS, 1, &uid, NULL);
+    }
+    if (st == AAPI_OK) {
+        st = exec_stmt(db, AAPI_SQL_DELETE_USER, 1, &uid, &n);
+    }
+    if (st == AAPI_OK && n != 1) {
+        st = AAPI_NOT_FOUND;
+    }
+    return txn_end(db, txn, st);
+}
+
+aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
+                                      apr_int64_t now)
+{
+    const char *args[2] = { sid, i64(db->pool, now) };
+    apr_array_header_t *rows;
+    aapi_status_t st = select_rows(db, AAPI_SQL_SESSION_LIVE, 2, args, 1,
+                                   &rows);
+
+    if (st != AAPI_OK) {
+        return st;
+    }
+    return rows->nelts ? AAPI_OK : AAPI_NOT_FOUND;
 }
 
 /* ==== the configuration tree: which DBDriver applies to a server ==== */

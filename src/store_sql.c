@@ -35,5 +35,42 @@ const aapi_sql_t aapi_sql_statements[] = {
     { AAPI_SQL_EMAIL_EXISTS, "SELECT id FROM users WHERE email_norm = %s" },
     { AAPI_SQL_USERNAME_EXISTS,
       "SELECT id FROM users WHERE username_norm = %s" },
+    { AAPI_SQL_SESSION_BY_REFRESH,
+      "SELECT " AAPI_SESSION_COLS " FROM sessions s WHERE s.refresh_hash = %s" },
+    { AAPI_SQL_SESSION_BY_HISTORY,
+      "SELECT " AAPI_SESSION_COLS " FROM refresh_history h"
+      " JOIN sessions s ON s.id = h.session_id WHERE h.token_hash = %s" },
+    { AAPI_SQL_ROTATE,
+      "UPDATE sessions SET prev_refresh_hash = refresh_hash,"
+      " refresh_hash = %s, rotated_at = %s, last_used_at = %s,"
+      " expires_at = %s"
+      " WHERE id = %s AND refresh_hash = %s AND revoked_at IS NULL"
+      " AND expires_at > %s" },
+    { AAPI_SQL_HISTORY_INSERT,
+      "INSERT INTO refresh_history (token_hash, session_id, rotated_at)"
+      " VALUES (%s, %s, %s)" },
+    { AAPI_SQL_TOUCH,
+      "UPDATE sessions SET last_used_at = %s WHERE id = %s" },
+    { AAPI_SQL_END_SESSION,
+      "UPDATE sessions SET revoked_at = %s WHERE id = %s AND user_id = %s"
+      " AND revoked_at IS NULL AND expires_at > %s" },
+    { AAPI_SQL_LIVE_SESSIONS,
+      "SELECT " AAPI_SESSION_COLS " FROM sessions s WHERE s.user_id = %s"
+      " AND s.revoked_at IS NULL AND s.expires_at > %s"
+      " ORDER BY s.created_at DESC, s.id" },
+    { AAPI_SQL_END_OTHER_SESSIONS,
+      "UPDATE sessions SET revoked_at = %s WHERE user_id = %s AND id <> %s"
+      " AND revoked_at IS NULL" },
+    { AAPI_SQL_SET_PASSWORD,
+      "UPDATE users SET password_hash = %s, updated_at = %s WHERE id = %s" },
+    { AAPI_SQL_DELETE_HISTORY,
+      "DELETE FROM refresh_history WHERE session_id IN"
+      " (SELECT id FROM sessions WHERE user_id = %s)" },
+    { AAPI_SQL_DELETE_SESSIONS, "DELETE FROM sessions WHERE user_id = %s" },
+    { AAPI_SQL_DELETE_USER, "DELETE FROM users WHERE id = %s" },
+    { AAPI_SQL_SESSION_LIVE,
+      "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id"
+      " WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > %s"
+      " AND u.disabled = 0" },
     { NULL, NULL }
 };

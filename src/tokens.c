@@ -4,7 +4,10 @@
  */
 #include "aapi.h"
 #include "tokens.h"
+#include "cache.h"
 #include "util.h"
+
+#include "apr_lib.h"
 
 #include <string.h>
 
@@ -85,4 +88,173 @@ aapi_status_t aapi_tokens_verify_access(apr_pool_t *p, const aapi_srv_cfg_t *c,
         return AAPI_INVALID_TOKEN;
     }
     return AAPI_OK;
+}
+
+/* ==== refresh rotation ==== */
+
+/* Returns the successor of refresh token TOKEN: an HMAC of it under the
+ * rotation key, so that every request presenting the same just-rotated token
+ * inside the grace window is handed the same, single live successor. */
+static const char *successor(apr_pool_t *p, const aapi_srv_cfg_t *c,
+                             const char *token)
+{
+    unsigned char mac[64];
+    size_t n = aapi_key_mac(c->rotation_key, (const unsigned char *)token,
+                            strlen(token), mac);
+    return n >= AAPI_REFRESH_BYTES
+           ? aapi_b64url_encode(p, mac, AAPI_REFRESH_BYTES) : NULL;
+}
+
+/* Returns 1 when TOKEN has the form of a refresh token this module issues. */
+static int refresh_shape_ok(const char *token)
+{
+    size_t i, n = strlen(token);
+
+    if (n != aapi_b64url_enclen(AAPI_REFRESH_BYTES)) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!(apr_isalnum(token[i]) || token[i] == '-' || token[i] == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
+                                  aapi_db_t *db, const char *token,
+                                  aapi_user_t **user, aapi_token_pair_t *pair)
+{
+    apr_pool_t *p = r->pool;
+    apr_int64_t now = aapi_now(), grace = aapi_cfg_reuse_grace(c);
+    aapi_session_t *sess = NULL;
+    aapi_refresh_match_t match;
+    const char *hash, *next, *next_hash;
+    aapi_status_t st;
+    int attempt;
+
+    if (!c->rotation_key || !refresh_shape_ok(token)) {
+        return AAPI_INVALID_TOKEN;
+    }
+    hash = aapi_sha256_hex(p, token, strlen(token));
+    next = successor(p, c, token);
+    if (!hash || !next) {
+        return AAPI_INTERNAL;
+    }
+    next_hash = aapi_sha256_hex(p, next, strlen(next));
+
+    /* two rounds at most: a rotation lost to a parallel one is retried as a
+     * use of the just-rotated token */
+    for (attempt = 0; attempt < 2; attempt++) {
+        st = aapi_store_find_refresh(db, hash, &sess, &match);
+        if (st == AAPI_NOT_FOUND) {
+            return AAPI_INVALID_TOKEN;
+        }
+        if (st != AAPI_OK) {
+            return st;
+        }
+        if (sess->revoked_at || sess->expires_at <= now) {
+            return AAPI_INVALID_TOKEN;
+        }
+        if (match == AAPI_REFRESH_CURRENT) {
+            st = aapi_store_rotate(db, sess->id, hash, next_hash, now,
+                                   now + aapi_cfg_refresh_ttl(c));
+            if (st == AAPI_NOT_FOUND) {
+                continue;
+            }
+            if (st != AAPI_OK) {
+                return st;
+            }
+            break;
+        }
+        if (match == AAPI_REFRESH_PREVIOUS && now - sess->rotated_at <= grace
+            && sess->refresh_hash && !strcmp(sess->refresh_hash, next_hash)) {
+            /* a parallel request of the same client: same successor */
+            aapi_store_touch_session(db, sess->id, now);
+            break;
+        }
+        /* a rotated token used again: whoever holds it, the session ends */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AAPI_LOGNO(0701)
+                      "refresh token reuse in session %s: session ended",
+                      sess->id);
+        aapi_store_end_session(db, sess->id, sess->user_id, now);
+        aapi_session_mark_ended(r, c, sess->id);
+        return AAPI_INVALID_TOKEN;
+    }
+    if (attempt == 2) {
+        return AAPI_INVALID_TOKEN;
+    }
+    st = aapi_store_user_by_id(db, sess->user_id, user);
+    if (st == AAPI_NOT_FOUND || (st == AAPI_OK && (*user)->disabled)) {
+        return AAPI_INVALID_TOKEN;
+    }
+    if (st != AAPI_OK) {
+        return st;
+    }
+    pair->refresh_token = next;
+    pair->refresh_expires_in = aapi_cfg_refresh_ttl(c);
+    pair->session_id = sess->id;
+    return aapi_tokens_sign_access(p, c, *user, sess->id, pair);
+}
+
+/* ==== session state shared by the processes ==== */
+
+#define STATE_LIVE  "L"
+#define STATE_ENDED "E"
+
+/* Returns the cache key of session SID, from P. */
+static const char *session_key(apr_pool_t *p, const char *sid)
+{
+    return apr_pstrcat(p, "aapi:s:", sid, NULL);
+}
+
+aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
+                                 const char *sid)
+{
+    char buf[8];
+    unsigned int len = sizeof(buf);
+    const char *key = session_key(r->pool, sid);
+    aapi_db_t *db;
+    aapi_status_t st;
+    apr_time_t ttl;
+
+    if (aapi_cache_get(c->cache, r->server, key, buf, &len, r->pool)
+        == APR_SUCCESS && len == 1) {
+        return buf[0] == STATE_LIVE[0] ? AAPI_OK : AAPI_INVALID_TOKEN;
+    }
+    if ((st = aapi_store_open(r, &db)) != AAPI_OK) {
+        return st;
+    }
+    st = aapi_store_session_live(db, sid, aapi_now());
+    if (st == AAPI_OK) {
+        ttl = apr_time_from_sec(aapi_cfg_session_cache_ttl(c));
+        aapi_cache_set(c->cache, r->server, key, STATE_LIVE, 1,
+                       apr_time_now() + ttl, r->pool);
+        return AAPI_OK;
+    }
+    if (st == AAPI_NOT_FOUND) {
+        aapi_session_mark_ended(r, c, sid);
+        return AAPI_INVALID_TOKEN;
+    }
+    return st;
+}
+
+void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
+                             const char *sid)
+{
+    /* long enough that every access token of the session has expired */
+    apr_int64_t keep = aapi_cfg_access_ttl(c) + aapi_cfg_leeway(c) + 60;
+
+    aapi_cache_set(c->cache, r->server, session_key(r->pool, sid), STATE_ENDED,
+                   1, apr_time_now() + apr_time_from_sec(keep), r->pool);
+}
+
+void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
+                              const apr_array_header_t *ids)
+{
+    int i;
+
+    for (i = 0; ids && i < ids->nelts; i++) {
+        aapi_session_mark_ended(r, c, APR_ARRAY_IDX(ids, i, const char *));
+    }
 }

@@ -121,8 +121,8 @@ int aapi_ep_register(request_rec *r, aapi_srv_cfg_t *c)
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0502)
                   "registered user %s, session %s", u->id, sess.id);
-    return aapi_http_send_ok(r, HTTP_CREATED, "Registration successful",
-                             aapi_token_data(r->pool, u, &pair));
+    return aapi_send_tokens(r, c, HTTP_CREATED, "Registration successful", u,
+                            &pair);
 }
 
 /* ==== POST /login ==== */
@@ -198,6 +198,100 @@ int aapi_ep_login(request_rec *r, aapi_srv_cfg_t *c)
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0504)
                   "user %s logged in, session %s", u->id, sess.id);
-    return aapi_http_send_ok(r, HTTP_OK, "Login successful",
-                             aapi_token_data(r->pool, u, &pair));
+    return aapi_send_tokens(r, c, HTTP_OK, "Login successful", u, &pair);
+}
+
+/* ==== POST /change-password ==== */
+
+int aapi_ep_change_password(request_rec *r, aapi_srv_cfg_t *c)
+{
+    apr_array_header_t *errs = apr_array_make(r->pool, 2,
+                                              sizeof(aapi_field_error_t));
+    const aapi_hash_cfg_t *hc = aapi_cfg_hash(c);
+    apr_array_header_t *ended = NULL;
+    aapi_claims_t claims;
+    aapi_user_t *u;
+    aapi_db_t *db;
+    aapi_json_t *body;
+    aapi_status_t st;
+    const char *current = NULL, *fresh = NULL, *hash;
+    int rc = aapi_require_user(r, c, &db, &claims, &u);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if ((rc = aapi_http_read_json(r, c, 1, &body)) != OK) {
+        return rc;
+    }
+    if (aapi_json_get_str(body, "current_password", "currentPassword",
+                          &current) != 1 || !*current) {
+        aapi_add_error(errs, "current_password", "is required");
+    }
+    if (opt_string(body, "new_password", "newPassword", 1, &fresh, errs)) {
+        aapi_validate_password(r->pool, "new_password", fresh,
+                               aapi_cfg_policy(c), aapi_password_max_bytes(hc),
+                               u->email, u->username, errs);
+    }
+    if (errs->nelts > 0) {
+        return aapi_http_send_status(r, AAPI_VALIDATION, errs);
+    }
+    if (!aapi_password_verify(r->pool, current, u->password_hash)) {
+        aapi_add_error(errs, "current_password", "is incorrect");
+        return aapi_http_send_status(r, AAPI_VALIDATION, errs);
+    }
+    if (!(hash = aapi_password_hash(r->pool, hc, fresh))) {
+        return aapi_http_send_status(r, AAPI_INTERNAL, NULL);
+    }
+    st = aapi_store_set_password(db, u->id, hash, claims.sid, aapi_now(),
+                                 &ended);
+    if (st != AAPI_OK) {
+        return aapi_http_send_status(r, st, NULL);
+    }
+    aapi_sessions_mark_ended(r, c, ended);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0505)
+                  "password of user %s changed, %d other sessions ended",
+                  u->id, ended ? ended->nelts : 0);
+    return aapi_http_send_ok(r, HTTP_OK, "Password changed", NULL);
+}
+
+/* ==== DELETE /me ==== */
+
+int aapi_ep_me_delete(request_rec *r, aapi_srv_cfg_t *c)
+{
+    apr_array_header_t *errs = apr_array_make(r->pool, 1,
+                                              sizeof(aapi_field_error_t));
+    apr_array_header_t *ended = NULL;
+    aapi_claims_t claims;
+    aapi_user_t *u;
+    aapi_db_t *db;
+    aapi_json_t *body;
+    aapi_status_t st;
+    const char *password = NULL;
+    int rc = aapi_require_user(r, c, &db, &claims, &u);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if ((rc = aapi_http_read_json(r, c, 1, &body)) != OK) {
+        return rc;
+    }
+    if (!opt_string(body, "password", NULL, 1, &password, errs)) {
+        return aapi_http_send_status(r, AAPI_VALIDATION, errs);
+    }
+    if (!aapi_password_verify(r->pool, password, u->password_hash)) {
+        aapi_add_error(errs, "password", "is incorrect");
+        return aapi_http_send_status(r, AAPI_VALIDATION, errs);
+    }
+    st = aapi_store_delete_user(db, u->id, aapi_now(), &ended);
+    if (st != AAPI_OK) {
+        return aapi_http_send_status(r, st, NULL);
+    }
+    aapi_sessions_mark_ended(r, c, ended);
+    aapi_session_mark_ended(r, c, claims.sid);
+    if (aapi_cfg_token_cookies(c)) {
+        aapi_http_clear_token_cookies(r, c, aapi_request_mount(r));
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0506)
+                  "user %s deleted their account", u->id);
+    return aapi_http_send_ok(r, HTTP_OK, "Account deleted", NULL);
 }

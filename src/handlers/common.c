@@ -7,6 +7,8 @@
 #include "http.h"
 #include "util.h"
 
+#include <string.h>
+
 aapi_json_t *aapi_user_json(apr_pool_t *p, const aapi_user_t *u)
 {
     aapi_json_t *j = aapi_json_object(p);
@@ -29,18 +31,37 @@ aapi_json_t *aapi_user_json(apr_pool_t *p, const aapi_user_t *u)
     return j;
 }
 
-aapi_json_t *aapi_token_data(apr_pool_t *p, const aapi_user_t *u,
-                             const aapi_token_pair_t *pair)
+int aapi_send_tokens(request_rec *r, aapi_srv_cfg_t *c, int status,
+                     const char *message, const aapi_user_t *u,
+                     const aapi_token_pair_t *pair)
 {
-    aapi_json_t *d = aapi_json_object(p);
+    aapi_json_t *d = aapi_json_object(r->pool);
 
-    aapi_json_set(d, "user", aapi_user_json(p, u));
-    aapi_json_set_str(d, "access_token", pair->access_token);
-    aapi_json_set_str(d, "token_type", "Bearer");
-    aapi_json_set_int(d, "expires_in", pair->expires_in);
-    aapi_json_set_str(d, "refresh_token", pair->refresh_token);
-    aapi_json_set_int(d, "refresh_expires_in", pair->refresh_expires_in);
-    return d;
+    aapi_json_set(d, "user", aapi_user_json(r->pool, u));
+    if (aapi_cfg_tokens_in_body(c) || !aapi_cfg_token_cookies(c)) {
+        aapi_json_set_str(d, "access_token", pair->access_token);
+        aapi_json_set_str(d, "token_type", "Bearer");
+        aapi_json_set_int(d, "expires_in", pair->expires_in);
+        aapi_json_set_str(d, "refresh_token", pair->refresh_token);
+        aapi_json_set_int(d, "refresh_expires_in", pair->refresh_expires_in);
+    }
+    else {
+        aapi_json_set_int(d, "expires_in", pair->expires_in);
+        aapi_json_set_int(d, "refresh_expires_in", pair->refresh_expires_in);
+    }
+    if (aapi_cfg_token_cookies(c)) {
+        aapi_http_set_token_cookies(r, c, pair->access_token,
+                                    pair->expires_in, pair->refresh_token,
+                                    pair->refresh_expires_in,
+                                    aapi_request_mount(r));
+    }
+    return aapi_http_send_ok(r, status, message, d);
+}
+
+const char *aapi_request_mount(request_rec *r)
+{
+    const char *mount = apr_table_get(r->notes, "aapi-mount");
+    return mount ? mount : "/";
 }
 
 const char *aapi_client_ip(request_rec *r)
