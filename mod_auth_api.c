@@ -9,7 +9,9 @@
  */
 #define AAPI_MODULE_FILE 1
 #include "aapi.h"
+#include "authn.h"
 #include "cache.h"
+#include "tokcache.h"
 #include "config.h"
 #include "handlers.h"
 #include "keys.h"
@@ -22,6 +24,7 @@
 #include "http_request.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* Logs a start-up error that stops the server; returns !OK. */
 static int startup_error(server_rec *s, const char *msg)
@@ -133,7 +136,9 @@ static int aapi_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void aapi_child_init(apr_pool_t *p, server_rec *s)
 {
     aapi_cache_child_init(p, s);
+    aapi_tokcache_child_init(p);
 }
+
 
 static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
@@ -143,6 +148,11 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *sp;
 
     aapi_common_passwords_init(pconf);
+    if (aapi_revocation_init(pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AAPI_LOGNO(0002)
+                     "no shared memory for the revocation counter: tokens "
+                     "are verified in full on every request");
+    }
 
     for (sp = s; sp; sp = sp->next) {
         aapi_srv_cfg_t *c = aapi_srv_cfg(sp);
@@ -205,12 +215,28 @@ static void aapi_register_hooks(apr_pool_t *p)
     ap_hook_child_init(aapi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(aapi_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_handler(aapi_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_authn(aapi_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(aapi_note_auth_failure, NULL, NULL,
+                              APR_HOOK_MIDDLE);
+    ap_hook_fixups(aapi_fixups, NULL, NULL, APR_HOOK_FIRST);
+
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "auth-api-role",
+                              AUTHZ_PROVIDER_VERSION, &aapi_role_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP,
+                              "auth-api-verified-email",
+                              AUTHZ_PROVIDER_VERSION, &aapi_verified_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "auth-api",
+                              AUTHN_PROVIDER_VERSION, &aapi_basic_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
 }
 
 AP_DECLARE_MODULE(auth_api) = {
     STANDARD20_MODULE_STUFF,
-    NULL,
-    NULL,
+    aapi_config_create_dir,
+    aapi_config_merge_dir,
     aapi_config_create_srv,
     aapi_config_merge_srv,
     aapi_config_cmds,

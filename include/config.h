@@ -53,6 +53,7 @@ typedef struct aapi_srv_cfg {
     int token_cookies, tokens_in_body, cookie_secure;   /* 0/1 or UNSET */
     const char *cookie_samesite;
     apr_array_header_t *cors_origins;   /* of const char *, or NULL        */
+    int silent_refresh;       /* 0/1 or UNSET                               */
     /* computed in post_config from the merged values */
     aapi_key_t *key;          /* the signing and verification key           */
     aapi_key_t *rotation_key; /* derives each refresh token's successor     */
@@ -60,7 +61,27 @@ typedef struct aapi_srv_cfg {
     const char *dummy_hash;   /* verified for unknown users                 */
 } aapi_srv_cfg_t;
 
-/* Returns a new server config with every field unset. */
+/* What REMOTE_USER holds. */
+typedef enum {
+    AAPI_REMOTE_USER_EMAIL = 1,
+    AAPI_REMOTE_USER_USERNAME,
+    AAPI_REMOTE_USER_SUB
+} aapi_remote_user_t;
+
+/* Per-directory settings of a protected area. */
+typedef struct {
+    int remote_user;          /* aapi_remote_user_t, or UNSET               */
+    int forward_headers;      /* 0/1, or UNSET                              */
+    const char *login_url;    /* relative URL, or NULL                      */
+} aapi_dir_cfg_t;
+
+/* Returns a new directory config with every field unset. */
+void *aapi_config_create_dir(apr_pool_t *p, char *dir);
+
+/* Returns the merge of directory configs (the inner one wins). */
+void *aapi_config_merge_dir(apr_pool_t *p, void *base, void *add);
+
+/* Returns the new server config with every field unset. */
 void *aapi_config_create_srv(apr_pool_t *p, server_rec *s);
 
 /* Returns the merge of a virtual host's config ADD over the main BASE. */
@@ -86,6 +107,8 @@ int aapi_cfg_token_cookies(const aapi_srv_cfg_t *c);
 int aapi_cfg_tokens_in_body(const aapi_srv_cfg_t *c);
 int aapi_cfg_cookie_secure(const aapi_srv_cfg_t *c);
 const char *aapi_cfg_cookie_samesite(const aapi_srv_cfg_t *c);
+
+int aapi_cfg_silent_refresh(const aapi_srv_cfg_t *c);
 
 /* Returns 1 when ORIGIN is listed in AuthAPICORSOrigins. */
 int aapi_cfg_origin_allowed(const aapi_srv_cfg_t *c, const char *origin);

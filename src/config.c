@@ -39,6 +39,7 @@ void *aapi_config_create_srv(apr_pool_t *p, server_rec *s)
     c->auto_migrate = AAPI_UNSET;
     c->reuse_grace = c->session_cache_ttl = AAPI_UNSET;
     c->token_cookies = c->tokens_in_body = c->cookie_secure = AAPI_UNSET;
+    c->silent_refresh = AAPI_UNSET;
     return c;
 }
 
@@ -81,6 +82,27 @@ void *aapi_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_VAL(cookie_secure);
     MERGE_PTR(cookie_samesite);
     MERGE_PTR(cors_origins);
+    MERGE_VAL(silent_refresh);
+    return n;
+}
+
+void *aapi_config_create_dir(apr_pool_t *p, char *dir)
+{
+    aapi_dir_cfg_t *d = apr_pcalloc(p, sizeof(*d));
+
+    d->remote_user = AAPI_UNSET;
+    d->forward_headers = AAPI_UNSET;
+    return d;
+}
+
+void *aapi_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    aapi_dir_cfg_t *base = basev, *add = addv;
+    aapi_dir_cfg_t *n = apr_pcalloc(p, sizeof(*n));
+
+    MERGE_VAL(remote_user);
+    MERGE_VAL(forward_headers);
+    MERGE_PTR(login_url);
     return n;
 }
 
@@ -167,6 +189,11 @@ int aapi_cfg_cookie_secure(const aapi_srv_cfg_t *c)
 const char *aapi_cfg_cookie_samesite(const aapi_srv_cfg_t *c)
 {
     return c->cookie_samesite ? c->cookie_samesite : "Lax";
+}
+
+int aapi_cfg_silent_refresh(const aapi_srv_cfg_t *c)
+{
+    return c->silent_refresh == AAPI_UNSET ? 0 : c->silent_refresh;
 }
 
 int aapi_cfg_origin_allowed(const aapi_srv_cfg_t *c, const char *origin)
@@ -551,6 +578,41 @@ static const char *set_cors_origin(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_remote_user(cmd_parms *cmd, void *dc, const char *arg)
+{
+    aapi_dir_cfg_t *d = dc;
+
+    if (!strcasecmp(arg, "email")) d->remote_user = AAPI_REMOTE_USER_EMAIL;
+    else if (!strcasecmp(arg, "username")) {
+        d->remote_user = AAPI_REMOTE_USER_USERNAME;
+    }
+    else if (!strcasecmp(arg, "sub")) d->remote_user = AAPI_REMOTE_USER_SUB;
+    else {
+        return apr_psprintf(cmd->pool, "%s: email, username or sub, not '%s'",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *set_forward_headers(cmd_parms *cmd, void *dc, int on)
+{
+    ((aapi_dir_cfg_t *)dc)->forward_headers = on ? 1 : 0;
+    return NULL;
+}
+
+static const char *set_login_url(cmd_parms *cmd, void *dc, const char *arg)
+{
+    /* a path on this site: never a redirect to somewhere else */
+    if (arg[0] != '/' || arg[1] == '/' || arg[1] == '\\'
+        || strpbrk(arg, "\r\n\\") || ap_strstr_c(arg, "://")) {
+        return apr_psprintf(cmd->pool, "%s: must be a path on this site "
+                            "starting with a single '/', e.g. /login.html",
+                            cmd->cmd->name);
+    }
+    ((aapi_dir_cfg_t *)dc)->login_url = arg;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(aapi_srv_cfg_t, f)
 
 const command_rec aapi_config_cmds[] = {
@@ -598,6 +660,18 @@ const command_rec aapi_config_cmds[] = {
                   "Strict, Lax (default) or None"),
     AP_INIT_ITERATE("AuthAPICORSOrigins", set_cors_origin, NULL, RSRC_CONF,
                     "origins allowed to call the API from a browser"),
+    AP_INIT_FLAG("AuthAPISilentRefresh", set_flag, OFF(silent_refresh),
+                 RSRC_CONF, "refresh expired access cookies inside protected "
+                 "locations (Off)"),
+    AP_INIT_TAKE1("AuthAPIRemoteUser", set_remote_user, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                  "what REMOTE_USER holds: email (default), username, sub"),
+    AP_INIT_FLAG("AuthAPIForwardHeaders", set_forward_headers, NULL,
+                 RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                 "pass the identity to proxied backends as X-Auth-Api-*"),
+    AP_INIT_TAKE1("AuthAPILoginURL", set_login_url, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                  "where browsers without a token are sent (a local path)"),
     { NULL }
 };
 

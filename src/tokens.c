@@ -5,6 +5,7 @@
 #include "aapi.h"
 #include "tokens.h"
 #include "cache.h"
+#include "tokcache.h"
 #include "util.h"
 
 #include "apr_lib.h"
@@ -247,6 +248,51 @@ void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
 
     aapi_cache_set(c->cache, r->server, session_key(r->pool, sid), STATE_ENDED,
                    1, apr_time_now() + apr_time_from_sec(keep), r->pool);
+    aapi_revocation_bump();
+}
+
+aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
+                                       const char *token, aapi_claims_t *claims,
+                                       int *expired, const char **why)
+{
+    apr_int64_t now = aapi_now(), leeway = aapi_cfg_leeway(c);
+    size_t len = strlen(token);
+    apr_uint32_t epoch;
+    aapi_jwt_check_t check;
+    aapi_jwt_err_t err;
+    aapi_status_t st;
+
+    *expired = 0;
+    if (aapi_tokcache_get(token, len, now, leeway, r->pool, claims)) {
+        return AAPI_OK;
+    }
+    if (!c->key) {
+        *why = "no signing key configured";
+        return AAPI_INVALID_TOKEN;
+    }
+    check.issuer = c->issuer;
+    check.audience = c->audience;
+    check.now = now;
+    check.leeway = leeway;
+    err = aapi_jwt_verify(r->pool, c->key, token, len, &check, claims);
+    if (err != AAPI_JWT_OK) {
+        *expired = err == AAPI_JWT_EXPIRED;
+        *why = aapi_jwt_strerror(err);
+        return AAPI_INVALID_TOKEN;
+    }
+    /* read before the check: an end that races it moves the counter past */
+    epoch = aapi_revocation_epoch();
+    st = aapi_session_check(r, c, claims->sid);
+    if (st == AAPI_INVALID_TOKEN) {
+        *why = "session ended";
+        return st;
+    }
+    if (st != AAPI_OK) {
+        return st;
+    }
+    aapi_tokcache_put(token, len, claims, epoch,
+                      now + aapi_cfg_session_cache_ttl(c));
+    return AAPI_OK;
 }
 
 void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
@@ -257,4 +303,6 @@ void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
     for (i = 0; ids && i < ids->nelts; i++) {
         aapi_session_mark_ended(r, c, APR_ARRAY_IDX(ids, i, const char *));
     }
+    /* credentials may have changed even when no other session was live */
+    aapi_revocation_bump();
 }

@@ -53,7 +53,8 @@ int aapi_send_tokens(request_rec *r, aapi_srv_cfg_t *c, int status,
         aapi_http_set_token_cookies(r, c, pair->access_token,
                                     pair->expires_in, pair->refresh_token,
                                     pair->refresh_expires_in,
-                                    aapi_request_mount(r));
+                                    aapi_cfg_silent_refresh(c)
+                                    ? "/" : aapi_request_mount(r));
     }
     return aapi_http_send_ok(r, status, message, d);
 }

@@ -1,0 +1,61 @@
+/* tokcache.h - level 3: what makes the protected-request path cheap: a
+ * per-process table of access tokens already verified, trusted only while a
+ * revocation counter shared by all processes has not moved. */
+#ifndef AAPI_TOKCACHE_H
+#define AAPI_TOKCACHE_H
+
+#include "aapi.h"
+#include "jwt.h"
+
+/* Creates the shared revocation counter (post_config, in the parent);
+ * returns APR_SUCCESS or an error. */
+apr_status_t aapi_revocation_init(apr_pool_t *pconf);
+
+/* Returns the revocation counter; every ended session moves it. */
+apr_uint32_t aapi_revocation_epoch(void);
+
+/* Moves the revocation counter, so every process re-checks its tokens. */
+void aapi_revocation_bump(void);
+
+/* Creates this process's table (child_init). */
+void aapi_tokcache_child_init(apr_pool_t *p);
+
+/* Returns 1 and fills *OUT (strings from P) when TOKEN (LEN bytes) was
+ * verified by this process, has not expired at NOW (with LEEWAY), is still
+ * within its trust and no session has ended since; else 0. */
+int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
+                      apr_int64_t leeway, apr_pool_t *p, aapi_claims_t *out);
+
+/* Remembers TOKEN with its claims CL, checked when the counter was EPOCH,
+ * trusted until TRUST_UNTIL (seconds). Tokens or claims too long for the
+ * table are not remembered. */
+void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
+                       apr_uint32_t epoch, apr_int64_t trust_until);
+
+/* ==== the Basic provider's table of verified credentials ==== */
+
+#define AAPI_CRED_KEY_LEN 32
+
+typedef struct {
+    const char *user_id, *email, *username, *role;
+    int email_verified;
+} aapi_cred_identity_t;
+
+/* Computes the table key of USER and PASSWORD into KEY: an HMAC under a
+ * random key of this process, so the table never holds a password. Returns
+ * 1, or 0 when it cannot. */
+int aapi_credcache_key(const char *user, const char *password,
+                       unsigned char key[AAPI_CRED_KEY_LEN]);
+
+/* Returns 1 with *OUT (strings from P) when KEY verified at most its trust
+ * ago and no session or password has changed since; else 0. */
+int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
+                       apr_int64_t now, apr_pool_t *p,
+                       aapi_cred_identity_t *out);
+
+/* Remembers a successful verification of KEY for ID until TRUST_UNTIL. */
+void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
+                        const aapi_cred_identity_t *id, apr_uint32_t epoch,
+                        apr_int64_t trust_until);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * authn.c - level 6: AuthType auth-api. The hot path of every protected
+ * request: the access token from the Authorization header or the access
+ * cookie, verified by the same code as the API (tokens.c), from this
+ * process's table of verified tokens when it can; its session checked
+ * through the shared cache; the identity published for CGI, PHP, SSI and
+ * proxied backends.
+ */
+#include "aapi.h"
+#include "authn.h"
+#include "config.h"
+#include "handlers.h"
+#include "http.h"
+#include "tokens.h"
+#include "util.h"
+
+#include "apr_lib.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define AUTH_TYPE "auth-api"
+#define HEADER_PREFIX "X-Auth-Api-"
+
+/* ==== identity ==== */
+
+const aapi_identity_t *aapi_request_identity(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &auth_api_module);
+}
+
+/* Removes every X-Auth-Api-* request header the client sent. */
+static void strip_identity_headers(request_rec *r)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_array_header_t *doomed = NULL;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && !strncasecmp(e[i].key, HEADER_PREFIX,
+                                     sizeof(HEADER_PREFIX) - 1)) {
+            if (!doomed) {
+                doomed = apr_array_make(r->pool, 4, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(doomed, const char *) = e[i].key;
+        }
+    }
+    for (i = 0; doomed && i < doomed->nelts; i++) {
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(doomed, i, const char *));
+    }
+}
+
+void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
+                           const char *user)
+{
+    const aapi_dir_cfg_t *d = ap_get_module_config(r->per_dir_config,
+                                                   &auth_api_module);
+    aapi_identity_t *copy = apr_pmemdup(r->pool, id, sizeof(*id));
+    const char *verified = id->email_verified ? "true" : "false";
+    const char *expires = id->expires ? aapi_rfc3339(r->pool, id->expires)
+                                      : NULL;
+    apr_table_t *env = r->subprocess_env;
+
+    if (!user) {
+        switch (d->remote_user) {
+        case AAPI_REMOTE_USER_USERNAME:
+            user = id->username ? id->username : id->email;
+            break;
+        case AAPI_REMOTE_USER_SUB:
+            user = id->user_id;
+            break;
+        default:
+            user = id->email;
+        }
+    }
+    r->user = apr_pstrdup(r->pool, user);
+    r->ap_auth_type = AUTH_TYPE;
+    ap_set_module_config(r->request_config, &auth_api_module, copy);
+
+    apr_table_setn(env, "AUTH_API_USER_ID", id->user_id);
+    apr_table_setn(env, "AUTH_API_EMAIL", id->email);
+    apr_table_setn(env, "AUTH_API_USERNAME", id->username ? id->username : "");
+    apr_table_setn(env, "AUTH_API_ROLE", id->role);
+    apr_table_setn(env, "AUTH_API_EMAIL_VERIFIED", verified);
+    apr_table_setn(env, "AUTH_API_SESSION_ID",
+                   id->session_id ? id->session_id : "");
+    apr_table_setn(env, "AUTH_API_EXPIRES", expires ? expires : "");
+    if (d->forward_headers == 1) {
+        apr_table_setn(r->headers_in, HEADER_PREFIX "User-Id", id->user_id);
+        apr_table_setn(r->headers_in, HEADER_PREFIX "Email", id->email);
+        apr_table_setn(r->headers_in, HEADER_PREFIX "Username",
+                       id->username ? id->username : "");
+        apr_table_setn(r->headers_in, HEADER_PREFIX "Role", id->role);
+        apr_table_setn(r->headers_in, HEADER_PREFIX "Email-Verified",
+                       verified);
+        apr_table_setn(r->headers_in, HEADER_PREFIX "Session-Id",
+                       id->session_id ? id->session_id : "");
+        apr_table_setn(r->headers_in, HEADER_PREFIX "Expires",
+                       expires ? expires : "");
+    }
+}
+
+/* ==== refusals ==== */
+
+/* Returns 1 when the client prefers a page: a GET or HEAD whose Accept
+ * names text/html. */
+static int wants_html(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    return (r->method_number == M_GET) && accept
+           && ap_strcasestr(accept, "text/html");
+}
+
+/* Refuses R: a redirect to the login page for browsers when one is set,
+ * else 401 with a Bearer challenge (error="invalid_token" when a token was
+ * presented). */
+static int refuse(request_rec *r, int token_presented)
+{
+    const aapi_dir_cfg_t *d = ap_get_module_config(r->per_dir_config,
+                                                   &auth_api_module);
+
+    if (d->login_url && wants_html(r)) {
+        const char *next = r->args ? apr_pstrcat(r->pool, r->uri, "?",
+                                                 r->args, NULL)
+                                   : r->uri;
+        apr_table_setn(r->headers_out, "Location",
+                       apr_pstrcat(r->pool, d->login_url,
+                                   strchr(d->login_url, '?') ? "&" : "?",
+                                   "next=",
+                                   ap_escape_urlencoded(r->pool, next), NULL));
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   token_presented ? "Bearer error=\"invalid_token\""
+                                   : "Bearer");
+    return HTTP_UNAUTHORIZED;
+}
+
+/* ==== silent refresh ==== */
+
+/* With AuthAPISilentRefresh: trades the refresh cookie for a new pair, sets
+ * the cookies, fills *CLAIMS; returns AAPI_OK or why not. */
+static aapi_status_t silent_refresh(request_rec *r, aapi_srv_cfg_t *c,
+                                    aapi_claims_t *claims)
+{
+    const char *refresh = aapi_http_cookie(r, AAPI_COOKIE_REFRESH);
+    aapi_token_pair_t pair;
+    aapi_user_t *u = NULL;
+    aapi_db_t *db;
+    aapi_status_t st;
+    const char *why = NULL;
+    int expired = 0;
+
+    if (!refresh || !*refresh) {
+        return AAPI_INVALID_TOKEN;
+    }
+    if ((st = aapi_store_open(r, &db)) != AAPI_OK) {
+        return st;
+    }
+    memset(&pair, 0, sizeof(pair));
+    if ((st = aapi_tokens_refresh(r, c, db, refresh, &u, &pair)) != AAPI_OK) {
+        return st;
+    }
+    aapi_http_set_token_cookies(r, c, pair.access_token, pair.expires_in,
+                                pair.refresh_token, pair.refresh_expires_in,
+                                "/");
+    return aapi_tokens_authenticate(r, c, pair.access_token, claims, &expired,
+                                    &why);
+}
+
+/* ==== the hook ==== */
+
+int aapi_check_authn(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    aapi_srv_cfg_t *c;
+    aapi_claims_t claims;
+    aapi_identity_t id;
+    aapi_status_t st;
+    const char *token, *why = NULL;
+    int bad = 0, from_cookie = 0, expired = 0;
+
+    if (!type || strcasecmp(type, AUTH_TYPE) != 0) {
+        return DECLINED;
+    }
+    /* whatever follows, a backend never sees identity headers a client made */
+    strip_identity_headers(r);
+    c = aapi_srv_cfg(r->server);
+    if (!c->key) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AAPI_LOGNO(0901)
+                      "AuthType auth-api without AuthAPIJWTSecret for this "
+                      "server");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    token = aapi_http_bearer(r, &bad);
+    if (bad) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0902)
+                      "malformed Authorization header refused");
+        return refuse(r, 1);
+    }
+    if (!token && aapi_cfg_token_cookies(c)) {
+        token = aapi_http_cookie(r, AAPI_COOKIE_ACCESS);
+        from_cookie = token != NULL;
+        if (token && !*token) {
+            token = NULL;
+        }
+    }
+    if ((from_cookie || (!token && aapi_cfg_silent_refresh(c)))
+        && r->method_number != M_GET && r->method_number != M_OPTIONS
+        && aapi_http_cookie(r, from_cookie ? AAPI_COOKIE_ACCESS
+                                           : AAPI_COOKIE_REFRESH)
+        && !aapi_http_same_origin_ok(r, c)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0903)
+                      "cookie-authenticated %s from a foreign origin refused",
+                      r->method);
+        return HTTP_FORBIDDEN;
+    }
+
+    st = token ? aapi_tokens_authenticate(r, c, token, &claims, &expired, &why)
+               : AAPI_INVALID_TOKEN;
+    if (st == AAPI_INVALID_TOKEN && aapi_cfg_silent_refresh(c)
+        && aapi_cfg_token_cookies(c) && (!token || (from_cookie && expired))) {
+        st = silent_refresh(r, c, &claims);
+        why = st == AAPI_OK ? NULL : "silent refresh refused";
+        token = st == AAPI_OK ? "" : token;
+    }
+    if (st == AAPI_UNAVAILABLE) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (st != AAPI_OK) {
+        if (token) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0904)
+                          "access token refused: %s", why ? why : "invalid");
+        }
+        return refuse(r, token != NULL);
+    }
+
+    memset(&id, 0, sizeof(id));
+    id.user_id = claims.sub;
+    id.email = claims.email ? claims.email : "";
+    id.username = claims.username;
+    id.role = claims.role ? claims.role : "user";
+    id.session_id = claims.sid;
+    id.email_verified = claims.email_verified;
+    id.expires = claims.exp;
+    aapi_publish_identity(r, &id, NULL);
+    return OK;
+}
+
+int aapi_fixups(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+
+    if (type && !strcasecmp(type, AUTH_TYPE) && !r->user) {
+        strip_identity_headers(r);
+    }
+    return DECLINED;
+}
+
+int aapi_note_auth_failure(request_rec *r, const char *auth_type)
+{
+    if (!auth_type || strcasecmp(auth_type, AUTH_TYPE) != 0) {
+        return DECLINED;
+    }
+    if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate", "Bearer");
+    }
+    return OK;
+}

@@ -1,0 +1,175 @@
+/*
+ * providers.c - level 6: "Require auth-api-role ROLE...",
+ * "Require auth-api-verified-email", and the authn provider "auth-api" for
+ * AuthBasicProvider / AuthFormProvider, which checks a user name or email and
+ * a password against the same accounts, with the same dummy-hash timing.
+ */
+#include "aapi.h"
+#include "authn.h"
+#include "config.h"
+#include "password.h"
+#include "store.h"
+#include "tokcache.h"
+#include "util.h"
+
+#include "apr_lib.h"
+#include "http_request.h"
+#include "mod_auth.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define MAX_ROLES 32
+
+/* ==== Require auth-api-role ==== */
+
+static const char *role_parse(cmd_parms *cmd, const char *line,
+                              const void **parsed)
+{
+    apr_array_header_t *roles = apr_array_make(cmd->pool, 4,
+                                               sizeof(const char *));
+    const char *w;
+
+    while (*line && (w = ap_getword_conf(cmd->pool, &line)) && *w) {
+        const char *c;
+        for (c = w; *c; c++) {
+            if (!(apr_isalnum(*c) || *c == '_' || *c == '-' || *c == '.')) {
+                return apr_psprintf(cmd->pool, "Require auth-api-role: '%s' "
+                                    "is not a role name", w);
+            }
+        }
+        if (roles->nelts >= MAX_ROLES) {
+            return "Require auth-api-role: too many roles";
+        }
+        APR_ARRAY_PUSH(roles, const char *) = w;
+    }
+    if (roles->nelts == 0) {
+        return "Require auth-api-role needs at least one role";
+    }
+    *parsed = roles;
+    return NULL;
+}
+
+static authz_status role_check(request_rec *r, const char *line,
+                               const void *parsed)
+{
+    const apr_array_header_t *roles = parsed;
+    const aapi_identity_t *id = aapi_request_identity(r);
+    int i;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!id || !roles) {
+        return AUTHZ_DENIED;
+    }
+    for (i = 0; i < roles->nelts; i++) {
+        if (!strcmp(id->role, APR_ARRAY_IDX(roles, i, const char *))) {
+            return AUTHZ_GRANTED;
+        }
+    }
+    return AUTHZ_DENIED;
+}
+
+const authz_provider aapi_role_provider = { role_check, role_parse };
+
+/* ==== Require auth-api-verified-email ==== */
+
+static const char *verified_parse(cmd_parms *cmd, const char *line,
+                                  const void **parsed)
+{
+    if (line && *line) {
+        return "Require auth-api-verified-email takes no arguments";
+    }
+    return NULL;
+}
+
+static authz_status verified_check(request_rec *r, const char *line,
+                                   const void *parsed)
+{
+    const aapi_identity_t *id = aapi_request_identity(r);
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    return id && id->email_verified ? AUTHZ_GRANTED : AUTHZ_DENIED;
+}
+
+const authz_provider aapi_verified_provider = { verified_check,
+                                               verified_parse };
+
+/* ==== AuthBasicProvider auth-api ==== */
+
+/* Publishes the identity of a Basic login. */
+static void publish(request_rec *r, const char *user,
+                    const aapi_cred_identity_t *ci)
+{
+    aapi_identity_t id;
+
+    memset(&id, 0, sizeof(id));
+    id.user_id = ci->user_id;
+    id.email = ci->email;
+    id.username = ci->username;
+    id.role = ci->role;
+    id.email_verified = ci->email_verified;
+    aapi_publish_identity(r, &id, user);
+}
+
+static authn_status basic_check(request_rec *r, const char *user,
+                                const char *password)
+{
+    aapi_srv_cfg_t *c = aapi_srv_cfg(r->server);
+    unsigned char key[AAPI_CRED_KEY_LEN];
+    aapi_cred_identity_t ci;
+    aapi_user_t *u = NULL;
+    aapi_db_t *db;
+    aapi_status_t st;
+    apr_uint32_t epoch;
+    int have_key, ok;
+
+    if (!c->dummy_hash) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AAPI_LOGNO(1001)
+                      "AuthBasicProvider auth-api needs the module configured "
+                      "for this server (AuthAPIJWTSecret, DBDriver)");
+        return AUTH_GENERAL_ERROR;
+    }
+    have_key = aapi_credcache_key(user, password, key);
+    if (have_key && aapi_credcache_get(key, aapi_now(), r->pool, &ci)) {
+        publish(r, user, &ci);
+        return AUTH_GRANTED;
+    }
+    epoch = aapi_revocation_epoch();
+    if (strlen(user) > AAPI_MAX_EMAIL_LEN
+        || strlen(password) > AAPI_MAX_PASSWORD_LEN) {
+        aapi_password_verify(r->pool, password, c->dummy_hash);
+        return AUTH_DENIED;
+    }
+    if ((st = aapi_store_open(r, &db)) != AAPI_OK) {
+        return AUTH_GENERAL_ERROR;
+    }
+    st = aapi_store_user_by_login(db, aapi_ascii_lower(r->pool, user), &u);
+    if (st != AAPI_OK && st != AAPI_NOT_FOUND) {
+        return AUTH_GENERAL_ERROR;
+    }
+    ok = aapi_password_verify(r->pool, password,
+                              u ? u->password_hash : c->dummy_hash);
+    if (!u || !ok || u->disabled) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(1002)
+                      "Basic login refused%s%s", u ? " for user " : "",
+                      u ? u->id : "");
+        return AUTH_DENIED;
+    }
+    ci.user_id = u->id;
+    ci.email = u->email;
+    ci.username = u->username;
+    ci.role = u->role;
+    ci.email_verified = u->email_verified;
+    if (have_key) {
+        aapi_credcache_put(key, &ci, epoch,
+                           aapi_now() + aapi_cfg_session_cache_ttl(c));
+    }
+    publish(r, user, &ci);
+    return AUTH_GRANTED;
+}
+
+const authn_provider aapi_basic_provider = { basic_check, NULL };

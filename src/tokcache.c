@@ -1,0 +1,302 @@
+/*
+ * tokcache.c - level 3: the per-process table of verified access tokens and
+ * the revocation counter in anonymous shared memory.
+ *
+ * A slot is chosen from the token's signature characters; a hit needs the
+ * whole stored token to equal the presented one (constant-time compare), so
+ * the table answers only for tokens it has seen verified. Every ended
+ * session moves the counter (aapi_revocation_bump); an entry checked under
+ * an older counter value is not trusted, so a logout is refused at once by
+ * every process.
+ */
+#include "aapi.h"
+#include "keys.h"
+#include "tokcache.h"
+#include "util.h"
+
+#include "apr_atomic.h"
+#include "apr_shm.h"
+#include "apr_thread_mutex.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#define SLOTS          512
+#define MAX_TOKEN      1024
+#define MAX_ID         40
+#define MAX_ROLE       32
+#define MAX_EMAIL      (AAPI_MAX_EMAIL_LEN + 1)
+#define MAX_USERNAME   24
+
+typedef struct {
+    size_t len;                    /* 0: empty */
+    char token[MAX_TOKEN];
+    apr_uint32_t epoch;
+    apr_int64_t trust_until;
+    apr_int64_t exp, iat, nbf;
+    int email_verified;
+    char sub[MAX_ID], sid[MAX_ID], role[MAX_ROLE], email[MAX_EMAIL];
+    char username[MAX_USERNAME];
+    int has_username;
+} slot_t;
+
+#define CRED_SLOTS 256
+
+typedef struct {
+    int used;
+    unsigned char key[AAPI_CRED_KEY_LEN];
+    apr_uint32_t epoch;
+    apr_int64_t trust_until;
+    int email_verified;
+    char user_id[MAX_ID], role[MAX_ROLE], email[MAX_EMAIL];
+    char username[MAX_USERNAME];
+    int has_username;
+} cred_slot_t;
+
+static cred_slot_t *creds;
+static aapi_key_t *cred_mac_key;
+
+static apr_shm_t *counter_shm;
+static volatile apr_uint32_t *counter;
+static apr_uint32_t local_counter;     /* when shared memory is missing */
+static slot_t *slots;
+#if APR_HAS_THREADS
+static apr_thread_mutex_t *lock;
+#endif
+
+apr_status_t aapi_revocation_init(apr_pool_t *pconf)
+{
+    apr_status_t rv = apr_shm_create(&counter_shm, sizeof(apr_uint32_t), NULL,
+                                     pconf);
+    if (rv != APR_SUCCESS) {
+        counter = NULL;
+        return rv;
+    }
+    counter = apr_shm_baseaddr_get(counter_shm);
+    apr_atomic_set32(counter, 0);
+    return APR_SUCCESS;
+}
+
+apr_uint32_t aapi_revocation_epoch(void)
+{
+    return counter ? apr_atomic_read32(counter) : local_counter;
+}
+
+void aapi_revocation_bump(void)
+{
+    if (counter) {
+        apr_atomic_inc32(counter);
+    }
+    else {
+        apr_atomic_inc32(&local_counter);
+    }
+}
+
+static void credcache_child_init(apr_pool_t *p);
+
+void aapi_tokcache_child_init(apr_pool_t *p)
+{
+    credcache_child_init(p);
+    slots = apr_pcalloc(p, sizeof(slot_t) * SLOTS);
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, p)
+        != APR_SUCCESS) {
+        slots = NULL;   /* no lock, no tables: everything is verified */
+        creds = NULL;
+    }
+#endif
+}
+
+/* Returns the slot for TOKEN: a mix of its last characters (signature). */
+static slot_t *slot_of(const char *token, size_t len)
+{
+    apr_uint32_t h = 2166136261u;
+    size_t i, from = len > 16 ? len - 16 : 0;
+
+    for (i = from; i < len; i++) {
+        h = (h ^ (unsigned char)token[i]) * 16777619u;
+    }
+    return &slots[h % SLOTS];
+}
+
+/* Copies S into DST (N bytes); returns 0 when it does not fit. */
+static int put_str(char *dst, size_t n, const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (len >= n) {
+        return 0;
+    }
+    memcpy(dst, s ? s : "", len + 1);
+    return 1;
+}
+
+int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
+                      apr_int64_t leeway, apr_pool_t *p, aapi_claims_t *out)
+{
+    slot_t *s;
+    int hit;
+
+    if (!slots || len == 0 || len > MAX_TOKEN) {
+        return 0;
+    }
+    s = slot_of(token, len);
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(lock);
+#endif
+    hit = s->len == len && CRYPTO_memcmp(s->token, token, len) == 0
+          && s->epoch == aapi_revocation_epoch() && now <= s->trust_until
+          && now <= s->exp + leeway;
+    if (hit) {
+        memset(out, 0, sizeof(*out));
+        out->sub = apr_pstrdup(p, s->sub);
+        out->sid = apr_pstrdup(p, s->sid);
+        out->role = apr_pstrdup(p, s->role);
+        out->email = apr_pstrdup(p, s->email);
+        out->username = s->has_username ? apr_pstrdup(p, s->username) : NULL;
+        out->email_verified = s->email_verified;
+        out->exp = s->exp;
+        out->iat = s->iat;
+        out->nbf = s->nbf;
+    }
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(lock);
+#endif
+    return hit;
+}
+
+void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
+                       apr_uint32_t epoch, apr_int64_t trust_until)
+{
+    slot_t *s;
+
+    if (!slots || len == 0 || len > MAX_TOKEN) {
+        return;
+    }
+    s = slot_of(token, len);
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(lock);
+#endif
+    s->len = 0;
+    if (put_str(s->sub, MAX_ID, cl->sub) && put_str(s->sid, MAX_ID, cl->sid)
+        && put_str(s->role, MAX_ROLE, cl->role ? cl->role : "user")
+        && put_str(s->email, MAX_EMAIL, cl->email)
+        && put_str(s->username, MAX_USERNAME, cl->username)) {
+        memcpy(s->token, token, len);
+        s->has_username = cl->username != NULL;
+        s->email_verified = cl->email_verified;
+        s->exp = cl->exp;
+        s->iat = cl->iat;
+        s->nbf = cl->nbf;
+        s->epoch = epoch;
+        s->trust_until = trust_until;
+        s->len = len;
+    }
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(lock);
+#endif
+}
+
+/* ==== verified Basic credentials ==== */
+
+
+
+/* Sets up the credential table of this process, with a random MAC key. */
+static void credcache_child_init(apr_pool_t *p)
+{
+    unsigned char secret[32];
+
+    creds = apr_pcalloc(p, sizeof(cred_slot_t) * CRED_SLOTS);
+    if (aapi_random_bytes(secret, sizeof(secret)) == 0) {
+        cred_mac_key = aapi_key_hmac(p, AAPI_ALG_HS256, secret, sizeof(secret));
+    }
+    OPENSSL_cleanse(secret, sizeof(secret));
+}
+
+int aapi_credcache_key(const char *user, const char *password,
+                       unsigned char key[AAPI_CRED_KEY_LEN])
+{
+    unsigned char mac[64];
+    size_t ul = strlen(user), pl = strlen(password), n;
+    unsigned char buf[AAPI_MAX_EMAIL_LEN + AAPI_MAX_PASSWORD_LEN + 2];
+
+    if (!cred_mac_key || ul > AAPI_MAX_EMAIL_LEN || pl > AAPI_MAX_PASSWORD_LEN) {
+        return 0;
+    }
+    memcpy(buf, user, ul);
+    buf[ul] = '\0';
+    memcpy(buf + ul + 1, password, pl);
+    n = aapi_key_mac(cred_mac_key, buf, ul + 1 + pl, mac);
+    OPENSSL_cleanse(buf, ul + 1 + pl);
+    if (n < AAPI_CRED_KEY_LEN) {
+        return 0;
+    }
+    memcpy(key, mac, AAPI_CRED_KEY_LEN);
+    return 1;
+}
+
+/* Returns the credential slot for KEY. */
+static cred_slot_t *cred_slot_of(const unsigned char *key)
+{
+    apr_uint32_t h;
+    memcpy(&h, key, sizeof(h));
+    return &creds[h % CRED_SLOTS];
+}
+
+int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
+                       apr_int64_t now, apr_pool_t *p,
+                       aapi_cred_identity_t *out)
+{
+    cred_slot_t *s;
+    int hit;
+
+    if (!creds) {
+        return 0;
+    }
+    s = cred_slot_of(key);
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(lock);
+#endif
+    hit = s->used && CRYPTO_memcmp(s->key, key, AAPI_CRED_KEY_LEN) == 0
+          && s->epoch == aapi_revocation_epoch() && now <= s->trust_until;
+    if (hit) {
+        out->user_id = apr_pstrdup(p, s->user_id);
+        out->email = apr_pstrdup(p, s->email);
+        out->username = s->has_username ? apr_pstrdup(p, s->username) : NULL;
+        out->role = apr_pstrdup(p, s->role);
+        out->email_verified = s->email_verified;
+    }
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(lock);
+#endif
+    return hit;
+}
+
+void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
+                        const aapi_cred_identity_t *id, apr_uint32_t epoch,
+                        apr_int64_t trust_until)
+{
+    cred_slot_t *s;
+
+    if (!creds) {
+        return;
+    }
+    s = cred_slot_of(key);
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(lock);
+#endif
+    s->used = 0;
+    if (put_str(s->user_id, MAX_ID, id->user_id)
+        && put_str(s->email, MAX_EMAIL, id->email)
+        && put_str(s->role, MAX_ROLE, id->role)
+        && put_str(s->username, MAX_USERNAME, id->username)) {
+        memcpy(s->key, key, AAPI_CRED_KEY_LEN);
+        s->has_username = id->username != NULL;
+        s->email_verified = id->email_verified;
+        s->epoch = epoch;
+        s->trust_until = trust_until;
+        s->used = 1;
+    }
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(lock);
+#endif
+}
