@@ -173,8 +173,14 @@ int aapi_http_read_json(request_rec *r, const aapi_srv_cfg_t *c,
                                     "Content-Type must be application/json",
                                     NULL);
     }
-    if (r->clength > max || (cl && apr_atoi64(cl) > max)) {
-        return too_large(r);
+    if (cl) {
+        apr_off_t declared;
+        char *end = NULL;
+        /* a malformed length is left to ap_setup_client_block to refuse */
+        if (apr_strtoff(&declared, cl, &end, 10) == APR_SUCCESS && end
+            && *end == '\0' && declared > max) {
+            return too_large(r);
+        }
     }
     if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
         r->connection->keepalive = AP_CONN_CLOSE;

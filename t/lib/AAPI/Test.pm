@@ -29,8 +29,8 @@ use Time::HiRes ();
 
 our @EXPORT = qw(
     post_json get_json patch_json put_json delete_json request_json
-    bearer_get raw_http
-    register_user login_as uniq_email uniq_username strong_password
+    bearer_get raw_http raw_post
+    register_user login_as user_count uniq_email uniq_username strong_password
     decode json_enc json_dec
     db_exec db_query db_path db_is_mysql db_file_bytes sql_quote
     forge_jwt b64u_enc b64u_dec jwt_decode secret hs512_secret
@@ -153,6 +153,31 @@ sub raw_http {
     return decode($res);
 }
 
+# POSTs BODY (raw bytes) to endpoint PATH over a raw connection, with
+# Content-Type application/json (option content_type, undef for none) and
+# either Content-Length (option content_length overrides the real length)
+# or, with chunked => 1, Transfer-Encoding: chunked in 1000-byte chunks.
+sub raw_post {
+    my ($path, $body, %o) = @_;
+    my $ct = exists $o{content_type} ? $o{content_type} : 'application/json';
+    my $req = "POST $MOUNT$path HTTP/1.1\r\nHost: " . hostport() . "\r\n"
+        . "Connection: close\r\nUser-Agent: aapi-test/1\r\n"
+        . (defined $ct ? "Content-Type: $ct\r\n" : '');
+    if ($o{chunked}) {
+        $req .= "Transfer-Encoding: chunked\r\n\r\n";
+        for (my $i = 0; $i < length $body; $i += 1000) {
+            my $c = substr($body, $i, 1000);
+            $req .= sprintf("%x\r\n%s\r\n", length $c, $c);
+        }
+        $req .= "0\r\n\r\n";
+    }
+    else {
+        my $cl = defined $o{content_length} ? $o{content_length} : length $body;
+        $req .= "Content-Length: $cl\r\n\r\n$body";
+    }
+    return raw_http($req);
+}
+
 # Returns an AAPI::Test::Res for the HTTP::Response RES: {status, json
 # (undef when the body is not JSON), body, res}.
 sub decode {
@@ -208,6 +233,15 @@ sub register_user {
 sub login_as {
     my ($email, $pw, %extra) = @_;
     return post_json('/login', { email => $email, password => $pw, %extra });
+}
+
+# Returns how many accounts have the address EMAIL (without regard to
+# case and surrounding white space), read from the database.
+sub user_count {
+    my $e = lc shift;
+    $e =~ s/^\s+|\s+$//g;
+    return db_query('SELECT COUNT(*) FROM users WHERE email_norm = '
+                    . sql_quote($e)) + 0;
 }
 
 # ==== database ====
@@ -314,7 +348,7 @@ sub db_file_bytes {
             '--socket=' . ($ENV{AAPI_MYSQL_SOCK} || ''),
             '-u', ($ENV{AAPI_MYSQL_USER} || 'root'),
             (defined $ENV{AAPI_MYSQL_PASS} ? ('-p' . $ENV{AAPI_MYSQL_PASS}) : ()),
-            '--skip-extended-insert', '--hex-blob=0',
+            '--skip-extended-insert',
             ($ENV{AAPI_MYSQL_DB} || 'auth_api_test'));
         die "mariadb-dump failed ($rc)" if $rc;
         return $out;
@@ -455,16 +489,17 @@ use Test::More ();
 # envelope with STATUS; returns true when all hold.
 sub is_envelope_ok {
     my ($r, $status, $name) = @_;
-    my $tb = Test::More->builder;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $ok = $tb->is_num($r->{status}, $status, "$name: status $status");
+    my $ok = Test::More::is($r->{status}, $status, "$name: status $status")
+        or Test::More::diag("body: " . substr($r->{body}, 0, 500));
     $ok &= common_headers($r, $name);
     my $j = $r->{json};
-    $ok &= $tb->ok(ref $j eq 'HASH' && JSON::PP::is_bool($j->{success})
-                   && $j->{success} && defined $j->{message}
-                   && !ref $j->{message} && exists $j->{data}
-                   && !exists $j->{error} && !exists $j->{errors},
-                   "$name: success envelope") or $tb->diag("body: $r->{body}");
+    $ok &= Test::More::ok(ref $j eq 'HASH' && JSON::PP::is_bool($j->{success})
+                          && $j->{success} && defined $j->{message}
+                          && !ref $j->{message} && exists $j->{data}
+                          && !exists $j->{error} && !exists $j->{errors},
+                          "$name: success envelope")
+        or Test::More::diag("body: " . substr($r->{body}, 0, 500));
     return $ok;
 }
 
@@ -473,37 +508,36 @@ sub is_envelope_ok {
 # headers; returns true when all hold.
 sub is_error {
     my ($r, $status, $code, $name) = @_;
-    my $tb = Test::More->builder;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     my $j = $r->{json};
-    my $ok = $tb->is_num($r->{status}, $status, "$name: status $status")
-        or $tb->diag("body: " . substr($r->{body}, 0, 500));
-    $ok &= $tb->is_eq(ref $j eq 'HASH' ? $j->{error} : undef, $code,
-                      "$name: error $code");
+    my $ok = Test::More::is($r->{status}, $status, "$name: status $status")
+        or Test::More::diag("body: " . substr($r->{body}, 0, 500));
+    $ok &= Test::More::is(ref $j eq 'HASH' ? $j->{error} : undef, $code,
+                          "$name: error $code");
     $ok &= common_headers($r, $name);
     my $env = ref $j eq 'HASH' && JSON::PP::is_bool($j->{success})
         && !$j->{success} && defined $j->{message} && !ref $j->{message}
         && length $j->{message} && !exists $j->{data}
         && ($code eq 'VALIDATION_FAILED'
                 ? ref $j->{errors} eq 'HASH' : !exists $j->{errors});
-    $ok &= $tb->ok($env, "$name: error envelope")
-        or $tb->diag("body: " . substr($r->{body}, 0, 500));
+    $ok &= Test::More::ok($env, "$name: error envelope")
+        or Test::More::diag("body: " . substr($r->{body}, 0, 500));
     return $ok;
 }
 
 # Checks Content-Type and Cache-Control of a handler response.
 sub common_headers {
     my ($r, $name) = @_;
-    my $tb = Test::More->builder;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     my $ct = $r->header('Content-Type');
-    my $ok = $tb->ok(defined $ct && $ct =~ m{^application/json;\s*charset=utf-8$}i,
-                     "$name: Content-Type application/json; charset=utf-8")
-        or $tb->diag('Content-Type: ' . (defined $ct ? $ct : '(none)'));
+    my $ok = Test::More::ok(defined $ct
+                            && $ct =~ m{^application/json;\s*charset=utf-8$}i,
+                            "$name: Content-Type application/json; charset=utf-8")
+        or Test::More::diag('Content-Type: ' . (defined $ct ? $ct : '(none)'));
     my $cc = $r->header('Cache-Control');
-    $ok &= $tb->ok(defined $cc && $cc =~ /(?:^|,)\s*no-store\s*(?:,|$)/i,
-                   "$name: Cache-Control no-store")
-        or $tb->diag('Cache-Control: ' . (defined $cc ? $cc : '(none)'));
+    $ok &= Test::More::ok(defined $cc && $cc =~ /(?:^|,)\s*no-store\s*(?:,|$)/i,
+                          "$name: Cache-Control no-store")
+        or Test::More::diag('Cache-Control: ' . (defined $cc ? $cc : '(none)'));
     return $ok;
 }
 
