@@ -140,10 +140,15 @@ static apr_dbd_prepared_t *stmt(aapi_db_t *db, const char *label)
 /* Maps driver result RV to a store status; logs unexpected errors. */
 static aapi_status_t map_error(aapi_db_t *db, const char *label, int rv)
 {
-    const char *msg;
+    const char *msg = apr_dbd_error(db->dbd->driver, db->dbd->handle, rv);
 
     if (db->is_sqlite) {
-        if (rv == SQLITE_CONSTRAINT_RC) return AAPI_CONFLICT;
+        /* statements prepared the legacy way report SQLITE_ERROR for a
+         * constraint; the message names it */
+        if (rv == SQLITE_CONSTRAINT_RC
+            || (msg && strstr(msg, "UNIQUE constraint failed"))) {
+            return AAPI_CONFLICT;
+        }
         if (rv == SQLITE_BUSY_RC || rv == SQLITE_LOCKED_RC) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, db->r, AAPI_LOGNO(0103)
                           "%s: database busy", label);
@@ -156,7 +161,6 @@ static aapi_status_t map_error(aapi_db_t *db, const char *label, int rv)
             return AAPI_UNAVAILABLE;
         }
     }
-    msg = apr_dbd_error(db->dbd->driver, db->dbd->handle, rv);
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, AAPI_LOGNO(0104)
                   "%s failed (%d): %s", label, rv, msg ? msg : "?");
     /* a connection that fails for other reasons is treated as gone */
@@ -425,12 +429,10 @@ aapi_status_t aapi_store_update_profile(aapi_db_t *db, const aapi_user_t *u)
     args[5] = u->profile;
     args[6] = i64(db->pool, u->updated_at);
     args[7] = u->id;
+    /* MySQL counts only changed rows, so 0 rows is no error here */
     st = exec_stmt(db, AAPI_SQL_USER_UPDATE, 8, args, &n);
     if (st == AAPI_CONFLICT) {
         return which_conflict(db, u, 0);
-    }
-    if (st == AAPI_OK && n == 0) {
-        return AAPI_NOT_FOUND;
     }
     return st;
 }

@@ -1,0 +1,160 @@
+# Configurations that cannot work stop "httpd -t" with a line naming the
+# directive (API.md section 6). Runs the server binary on throw-away
+# configuration files; needs no running server.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use AAPI::Test;
+use File::Spec::Functions qw(catfile);
+use File::Temp qw(tempdir);
+use POSIX ();
+
+plan tests => 18, need_module('mod_auth_api.c', 'mod_dbd.c');
+
+my $cfg = Apache::Test::config();
+my $vars = $cfg->{vars};
+my $HTTPD = $vars->{httpd};
+my $SO = catfile($vars->{top_dir}, '.libs', 'mod_auth_api.so');
+my $MODDIR = '/usr/lib/apache2/modules';
+my $TMP = tempdir('aapi-config-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $GOOD_SECRET = 'config-test-secret-0123456789-0123456789';
+
+# the MPM the suite's server loads
+my $MPM = '';
+if (open my $fh, '<', catfile($vars->{t_conf}, 'httpd.conf')) {
+    while (<$fh>) {
+        if (/^\s*(LoadModule\s+mpm_\w+_module\s+.*)$/) { $MPM = $1; last }
+    }
+}
+$MPM ||= "LoadModule mpm_prefork_module $MODDIR/mod_mpm_prefork.so";
+
+my $N = 0;
+
+# Writes a configuration with BODY after the module loading lines and runs
+# "httpd -t" on it; returns (exit status, output, config file).
+sub httpd_t {
+    my ($body, %o) = @_;
+    my $dir = "$TMP/c" . ++$N;
+    mkdir $dir or die "$dir: $!";
+    my $conf = "$dir/httpd.conf";
+    my $load = $o{no_dbd} ? '' : "LoadModule dbd_module $MODDIR/mod_dbd.so\n";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh <<"EOF";
+ServerRoot "$dir"
+$MPM
+LoadModule authz_core_module $MODDIR/mod_authz_core.so
+LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
+${load}LoadModule auth_api_module $SO
+ServerName localhost
+Listen 127.0.0.1:1
+ErrorLog "$dir/error_log"
+PidFile "$dir/httpd.pid"
+DefaultRuntimeDir "$dir"
+$body
+EOF
+    close $fh;
+    my $pid = open(my $out, '-|');
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        alarm 60;
+        exec $HTTPD, '-t', '-d', $dir, '-f', $conf or POSIX::_exit(127);
+    }
+    local $/;
+    my $text = <$out> // '';
+    close $out;
+    my $st = $?;
+    return (($st & 127) ? 128 + ($st & 127) : $st >> 8, $text, $conf);
+}
+
+my $DB = "DBDriver sqlite3\nDBDParams $TMP/unused.db\n";
+my $BASE = <<"EOF";
+$DB
+AuthAPIJWTSecret $GOOD_SECRET
+AuthAPIIssuer https://config.example
+AuthAPIAudience config-api
+<Location /auth>
+    SetHandler auth-api
+</Location>
+EOF
+
+# Checks that BODY (added to a good configuration) stops httpd -t with an
+# error naming DIRECTIVE (and, when AT_LINE, the file and line).
+sub bad_config {
+    my ($name, $body, $directive, %o) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $full = exists $o{replace} ? $o{replace} : "$BASE\n$body\n";
+    my ($rc, $out, $conf) = httpd_t($full, %o);
+    subtest $name => sub {
+        isnt($rc, 0, 'httpd -t fails');
+        unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
+        like($out, qr/\Q$directive\E/, "the output names $directive");
+        like($out, qr/\Q$conf\E/, 'and the file') if $o{file};
+        like($out, qr/line \d+ of \Q$conf\E|\Q$conf\E:\d+/, 'and the line') if $o{line};
+        unlike($out, qr/\Q$GOOD_SECRET\E/, 'the secret is not printed');
+        diag($out) unless $rc;
+    };
+}
+
+{
+    my ($rc, $out) = httpd_t($BASE);
+    subtest 'a good configuration: Syntax OK' => sub {
+        is($rc, 0, 'exit status 0') or diag($out);
+        like($out, qr/Syntax OK/, 'Syntax OK');
+    };
+}
+
+{
+    my $f = "$TMP/good.secret";
+    open my $fh, '>', $f or die;
+    print $fh "$GOOD_SECRET\n";
+    close $fh;
+    my $ok = 1;
+    my @out;
+    for my $line ("AuthAPIJWTSecretFile $f",
+                  map({ "AuthAPIAccessTTL $_" } qw(90 90s 15m 12h 30d)),
+                  'AuthAPIRefreshTTL 30d', 'AuthAPILeeway 30s', 'AuthAPIJWTAlgorithm HS512',
+                  'AuthAPIPasswordHash bcrypt 12', 'AuthAPIPasswordPolicy min=10 digit',
+                  'AuthAPIRequiredFields username first_name', 'AuthAPIMaxBody 16k',
+                  "<VirtualHost 127.0.0.1:1>\n AuthAPIAccessTTL 2m\n AuthAPIJWTAlgorithm HS384\n</VirtualHost>") {
+        my ($rc, $out) = httpd_t("$BASE\n$line\n");
+        push @out, "$line: $out" if $rc || $out !~ /Syntax OK/;
+    }
+    subtest 'good values of each directive: Syntax OK' => sub {
+        is(scalar @out, 0, 'every variant passes') or diag(join "\n", @out);
+    };
+}
+
+bad_config('HMAC secret under 32 bytes', 'AuthAPIJWTSecret short', 'AuthAPIJWTSecret', line => 1);
+bad_config('HMAC secret of 31 bytes', 'AuthAPIJWTSecret ' . ('s' x 31), 'AuthAPIJWTSecret', line => 1);
+bad_config('unreadable AuthAPIJWTSecretFile', "AuthAPIJWTSecretFile $TMP/no/such/secret",
+           'AuthAPIJWTSecretFile', line => 1);
+{
+    my $f = "$TMP/short.secret";
+    open my $fh, '>', $f or die;
+    print $fh "too-short\n";
+    close $fh;
+    bad_config('a secret file with a short secret', "AuthAPIJWTSecretFile $f", 'AuthAPIJWTSecretFile', line => 1);
+}
+bad_config('a directory as secret file', "AuthAPIJWTSecretFile $TMP", 'AuthAPIJWTSecretFile', line => 1);
+bad_config('unknown AuthAPIJWTAlgorithm', 'AuthAPIJWTAlgorithm XX256', 'AuthAPIJWTAlgorithm', line => 1);
+bad_config('malformed duration', 'AuthAPIAccessTTL 15x', 'AuthAPIAccessTTL', line => 1);
+bad_config('malformed refresh duration', 'AuthAPIRefreshTTL abc', 'AuthAPIRefreshTTL', line => 1);
+bad_config('bcrypt cost 99', 'AuthAPIPasswordHash bcrypt 99', 'AuthAPIPasswordHash', line => 1);
+bad_config('policy min=abc', 'AuthAPIPasswordPolicy min=abc', 'AuthAPIPasswordPolicy', line => 1);
+bad_config('RequiredFields password', 'AuthAPIRequiredFields password', 'AuthAPIRequiredFields', line => 1);
+bad_config('MaxBody -1', 'AuthAPIMaxBody -1', 'AuthAPIMaxBody', line => 1);
+bad_config('a bad value inside a VirtualHost',
+           "<VirtualHost 127.0.0.1:1>\n AuthAPIAccessTTL 15x\n</VirtualHost>", 'AuthAPIAccessTTL', line => 1);
+bad_config('SetHandler auth-api without any DBDriver', '',
+           'DBDriver', file => 1,
+           replace => "AuthAPIJWTSecret $GOOD_SECRET\n<Location /auth>\n SetHandler auth-api\n</Location>\n");
+bad_config('SetHandler auth-api without a JWT secret', '',
+           'AuthAPIJWTSecret', file => 1,
+           replace => "$DB\n<Location /auth>\n SetHandler auth-api\n</Location>\n");
+bad_config('SetHandler auth-api without mod_dbd', '', 'dbd', no_dbd => 1,
+           replace => "AuthAPIJWTSecret $GOOD_SECRET\n<Location /auth>\n SetHandler auth-api\n</Location>\n");

@@ -1,0 +1,166 @@
+# POST /login (API.md sections 3-4): by email, username or login; a new
+# session each time; one indistinguishable 401 for every failure; the same
+# hashing time for unknown and known users.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Apache::TestRequest ();
+use AAPI::Test;
+use Time::HiRes ();
+
+plan tests => 9, need_module('mod_auth_api.c', 'mod_dbd.c');
+
+Apache::TestRequest::module('default');
+
+my $PW = strong_password();
+my $UN = uniq_username();
+my $U = register_user(username => $UN, first_name => 'Lou');
+my $E = $U->{email};
+my $ID = ($U->{user} || {})->{id} // '';
+
+# Checks a successful login response and that it is USER's.
+sub login_ok {
+    my ($r, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    is_envelope_ok($r, 200, $name);
+    is($r->{json}{message}, 'Login successful', "$name: message");
+    my $d = $r->data;
+    is(($d->{user} || {})->{id}, $ID, "$name: data.user is the account");
+    like($d->{access_token} // '', qr/^[\w-]+\.[\w-]+\.[\w-]+$/, "$name: access_token");
+    is($d->{token_type}, 'Bearer', "$name: token_type");
+    is($d->{expires_in}, 900, "$name: expires_in");
+    ok(length($d->{refresh_token} // '') >= 43, "$name: refresh_token");
+    is($d->{refresh_expires_in}, 2592000, "$name: refresh_expires_in");
+    my @secret = grep { /pass|hash|secret|totp/i } keys %{ $d->{user} || {} };
+    is("@secret", '', "$name: no secret in the user object");
+}
+
+# Returns the number of sessions of the account.
+sub sessions { db_query('SELECT COUNT(*) FROM sessions WHERE user_id = ' . sql_quote($ID)) + 0 }
+
+subtest 'the account to log in with' => sub {
+    is($U->{status}, 201, 'registered') or diag($U->{res}{body});
+    ok(length $ID, 'it has an id');
+};
+
+subtest 'login by email, username, or login' => sub {
+    login_ok(post_json('/login', { email => $E, password => $PW }), 'by email');
+    login_ok(post_json('/login', { username => $UN, password => $PW }), 'by username');
+    login_ok(post_json('/login', { login => $E, password => $PW }), 'by login = email');
+    login_ok(post_json('/login', { login => $UN, password => $PW }), 'by login = username');
+};
+
+subtest 'the email is matched without regard to case' => sub {
+    login_ok(post_json('/login', { email => uc $E, password => $PW }), 'upper-case email');
+    login_ok(post_json('/login', { login => ucfirst $E, password => $PW }), 'login, capitalised');
+    my $wrong_case = post_json('/login', { email => $E, password => lc $PW });
+    is_error($wrong_case, 401, 'INVALID_CREDENTIALS', 'the password is matched exactly');
+};
+
+subtest 'each login is a new session' => sub {
+    my $before = sessions();
+    my $a = post_json('/login', { email => $E, password => $PW })->data;
+    my $b = post_json('/login', { email => $E, password => $PW })->data;
+    ok($a->{refresh_token} && $b->{refresh_token}, 'two refresh tokens');
+    isnt($a->{refresh_token}, $b->{refresh_token}, 'refresh tokens differ');
+    isnt($a->{access_token}, $b->{access_token}, 'access tokens differ');
+    my (undef, $ca) = eval { jwt_decode($a->{access_token}) };
+    my (undef, $cb) = eval { jwt_decode($b->{access_token}) };
+    ok($ca && $cb && $ca->{sid} && $cb->{sid} && $ca->{sid} ne $cb->{sid},
+       'the tokens name different sessions (sid)');
+    is(sessions(), $before + 2, 'two more rows in sessions');
+    is(bearer_get('/me', $a->{access_token})->{status}, 200, 'the first token still works');
+    is(bearer_get('/me', $b->{access_token})->{status}, 200, 'the second token works');
+};
+
+subtest 'unknown user, wrong password, disabled account: one identical 401' => sub {
+    my $d = register_user();
+    is($d->{status}, 201, 'a second account');
+    is(login_as($d->{email}, $d->{password})->{status}, 200, 'it can log in');
+    db_exec('UPDATE users SET disabled = 1 WHERE email_norm = ' . sql_quote(lc $d->{email}));
+
+    my %r = (
+        unknown  => login_as(uniq_email('nobody'), $PW),
+        wrong    => login_as($E, 'Wrong-Passw0rd!'),
+        disabled => login_as($d->{email}, $d->{password}),
+        unknown_username => post_json('/login', { username => uniq_username(), password => $PW }),
+        wrong_by_username => post_json('/login', { username => $UN, password => $PW . 'x' }),
+        password_prefix => login_as($E, substr($PW, 0, 8)),
+    );
+    is_error($r{$_}, 401, 'INVALID_CREDENTIALS', $_) for sort keys %r;
+    for my $k (qw(wrong disabled unknown_username wrong_by_username password_prefix)) {
+        is($r{$k}{body}, $r{unknown}{body}, "$k: body byte-identical to unknown user");
+    }
+    my $hdr = sub { my $r = shift; join "\n", map { "$_: " . ($r->header($_) // '') }
+                    qw(Content-Type Cache-Control WWW-Authenticate Set-Cookie) };
+    for my $k (qw(wrong disabled)) {
+        is($hdr->($r{$k}), $hdr->($r{unknown}), "$k: same headers as unknown user");
+    }
+    unlike($r{unknown}{body}, qr/exist|unknown|disabled|wrong password|not found/i,
+           'the body does not say which');
+};
+
+subtest 'missing fields: 422' => sub {
+    my $r = post_json('/login', { email => $E });
+    is_error($r, 422, 'VALIDATION_FAILED', 'missing password');
+    ok(ref $r->{json}{errors}{password} eq 'ARRAY', 'errors.password') or diag($r->{body});
+
+    $r = post_json('/login', { password => $PW });
+    is_error($r, 422, 'VALIDATION_FAILED', 'missing login');
+    my @keys = keys %{ ref $r->{json}{errors} eq 'HASH' ? $r->{json}{errors} : {} };
+    ok((grep { /^(?:email|username|login)$/ } @keys), 'errors names the login field')
+        or diag($r->{body});
+
+    $r = post_json('/login', {});
+    is_error($r, 422, 'VALIDATION_FAILED', 'empty object');
+    ok(ref $r->{json}{errors}{password} eq 'ARRAY', 'errors.password too') or diag($r->{body});
+};
+
+subtest 'a failed login creates no session' => sub {
+    my $before = sessions();
+    login_as($E, 'Wrong-Passw0rd!') for 1 .. 3;
+    is(sessions(), $before, 'no new sessions row');
+};
+
+subtest 'logins on the second mount and on a virtual host share the account' => sub {
+    {
+        local $AAPI::Test::MOUNT = '/other/auth';
+        login_ok(post_json('/login', { email => $E, password => $PW }), 'on /other/auth');
+    }
+    Apache::TestRequest::module('aapi_hs512');
+    my $r = post_json('/login', { email => $E, password => $PW });
+    Apache::TestRequest::module('default');
+    is($r->{status}, 200, 'on the HS512 virtual host') or diag($r->{body});
+};
+
+subtest 'timing: unknown user vs wrong password (bcrypt 10)' => sub {
+    Apache::TestRequest::module('aapi_slowhash');
+    my $u = register_user();
+    is($u->{status}, 201, 'account on the bcrypt-10 host') or diag($u->{res}{body});
+    my $time = sub {
+        my @body = @_;
+        my $t0 = Time::HiRes::time();
+        my $r = post_json('/login', { email => $body[0], password => $body[1] });
+        my $dt = Time::HiRes::time() - $t0;
+        return ($dt, $r->{status});
+    };
+    $time->($u->{email}, 'warm-Up-1!') for 1 .. 2;      # warm up connections
+    my (@unknown, @wrong, %status);
+    for my $i (1 .. 7) {
+        my ($dt, $s) = $time->(uniq_email('ghost'), 'Wrong-Passw0rd!');
+        push @unknown, $dt; $status{$s}++;
+        ($dt, $s) = $time->($u->{email}, 'Wrong-Passw0rd!');
+        push @wrong, $dt; $status{$s}++;
+    }
+    Apache::TestRequest::module('default');
+    is_deeply(\%status, { 401 => 14 }, 'all 14 answers are 401');
+    my ($mu, $mw) = (median(@unknown), median(@wrong));
+    diag(sprintf 'median unknown %.1f ms, wrong password %.1f ms', $mu * 1000, $mw * 1000);
+    my $ratio = $mu > $mw ? $mu / ($mw || 1e-6) : $mw / ($mu || 1e-6);
+    cmp_ok($ratio, '<=', 3, 'medians within a factor 3');
+    cmp_ok($mu, '>=', 0.005, 'the unknown-user login spends hashing time (>= 5 ms)');
+};

@@ -1,0 +1,282 @@
+/*
+ * test_json.c - level 0 JSON layer of src/json.c: the strict object parser,
+ * typed getters with aliases, RFC 7396 merge patch, and the response
+ * envelopes of API.md section 2.
+ *
+ * The test reads results back through jansson (json_equal), which only the
+ * test may do: the module's own files talk to jansson only in json.c.
+ */
+#include "aapi.h"
+#include "json.h"
+#include "tap.h"
+
+#include <jansson.h>
+#include <string.h>
+
+static apr_pool_t *p;
+
+/* Returns the parse of the string S (its strlen), or NULL when refused. */
+static aapi_json_t *parse(const char *s)
+{
+    aapi_json_t *out = NULL;
+    return aapi_json_parse_object(p, s, strlen(s), &out) == AAPI_OK ? out : NULL;
+}
+
+/* Returns a jansson value for any JSON text, owned by the pool. */
+static json_t *any(const char *s)
+{
+    json_t *v = json_loads(s, JSON_DECODE_ANY, NULL);
+    if (v) {
+        /* reuse json.c's ownership: an array or object set into a
+         * pool-owned holder lives as long as the pool */
+        aapi_json_t *holder = aapi_json_array(p);
+        json_array_append_new(holder, v);
+    }
+    return v;
+}
+
+/* ==== strict parsing ==== */
+
+static void refused(const char *s, size_t len, const char *name)
+{
+    aapi_json_t *out = NULL;
+    is_int(aapi_json_parse_object(p, s, len, &out), AAPI_INVALID_JSON,
+           apr_psprintf(p, "parse refuses %s", name));
+}
+
+#define REFUSED(lit, name) refused(lit, sizeof(lit) - 1, name)
+
+static void test_parse(void)
+{
+    aapi_json_t *o;
+    const char *s = NULL;
+    aapi_json_t *out = NULL;
+
+    o = parse("{\"email\":\"ann@example.com\",\"n\":3,\"ok\":true,\"x\":null}");
+    ok(o != NULL, "parse accepts a plain object");
+    ok(o && aapi_json_is_object(o), "the result is an object");
+    ok(o && aapi_json_get_str(o, "email", NULL, &s) == 1
+       && strcmp(s, "ann@example.com") == 0, "a string member reads back");
+
+    ok(parse("{}") != NULL, "parse accepts the empty object");
+    ok(parse(" \t\r\n{\"a\":1} \n") != NULL,
+       "parse accepts white space around the object");
+    ok(parse("{\"name\":\"J\\u00f6rg \\ud83d\\ude00\"}") != NULL,
+       "parse accepts \\u escapes including a surrogate pair");
+    ok(parse("{\"name\":\"J\xc3\xb6rg\"}") != NULL, "parse accepts raw UTF-8");
+    ok(aapi_json_parse_object(p, "{\"a\":1}garbage", 7, &out) == AAPI_OK,
+       "parse reads only LEN bytes");
+
+    REFUSED("{\"a\":1,\"a\":2}", "duplicate names");
+    REFUSED("{\"a\":1,\"a\":1}", "duplicate names with equal values");
+    REFUSED("{\"o\":{\"x\":1,\"x\":2}}", "duplicate names in a nested object");
+    REFUSED("{\"l\":[{\"x\":1,\"x\":2}]}", "duplicate names inside an array");
+    REFUSED("{\"a\":\"x\\u0000y\"}", "a \\u0000 escape");
+    REFUSED("{\"a\\u0000\":1}", "a \\u0000 escape in a name");
+    REFUSED("{\"a\":\"x\0y\"}", "a raw NUL byte in a string");
+    REFUSED("{\"a\":1}\0", "a NUL byte after the object");
+    REFUSED("{\"a\":\"\xff\"}", "the byte FF");
+    REFUSED("{\"a\":\"\xc0\xaf\"}", "an overlong UTF-8 sequence");
+    REFUSED("{\"a\":\"\xed\xa0\x80\"}", "a UTF-8 encoded surrogate");
+    REFUSED("{\"a\":\"\xc3\"}", "a truncated UTF-8 sequence");
+    REFUSED("{\"a\":\"\\ud800\"}", "a lone surrogate escape");
+    REFUSED("[]", "a top-level array");
+    REFUSED("[{\"a\":1}]", "an object inside a top-level array");
+    REFUSED("\"str\"", "a top-level string");
+    REFUSED("42", "a top-level number");
+    REFUSED("null", "top-level null");
+    REFUSED("true", "top-level true");
+    REFUSED("{\"a\":1}x", "trailing garbage");
+    REFUSED("{\"a\":1}{\"b\":2}", "a second object");
+    REFUSED("{\"a\":1},", "a trailing comma after the object");
+    REFUSED("{\"a\":1,}", "a trailing comma inside the object");
+    REFUSED("{\"a\":", "a truncated object");
+    REFUSED("{a:1}", "unquoted names");
+    REFUSED("{'a':1}", "single quotes");
+    REFUSED("", "the empty input");
+    REFUSED("   ", "white space only");
+    REFUSED("\xef\xbb\xbf{\"a\":1}", "a byte order mark");
+}
+
+/* ==== getters ==== */
+
+static void test_getters(void)
+{
+    aapi_json_t *o = parse("{\"first_name\":\"Ann\",\"firstName\":\"Alias\","
+                           "\"lastName\":\"Lee\",\"fullName\":null,"
+                           "\"full_name\":null,\"n\":5,\"b\":false,"
+                           "\"s\":\"5\",\"f\":1.5,\"refresh_token\":7}");
+    const char *s = NULL;
+    apr_int64_t n = 0;
+    int b = -1;
+
+    is_int(aapi_json_get_str(o, "first_name", "firstName", &s), 1,
+           "get_str finds the main name");
+    is_str(s, "Ann", "the main name wins over the alias");
+    s = NULL;
+    is_int(aapi_json_get_str(o, "last_name", "lastName", &s), 1,
+           "get_str falls back to the alias");
+    is_str(s, "Lee", "the alias value is returned");
+    s = "untouched";
+    is_int(aapi_json_get_str(o, "full_name", "fullName", &s), 0,
+           "get_str: both null counts as absent");
+    is_str(s, "untouched", "absent leaves *out alone");
+    is_int(aapi_json_get_str(o, "username", NULL, &s), 0,
+           "get_str: absent without alias is 0");
+    is_int(aapi_json_get_str(o, "username", "userName", &s), 0,
+           "get_str: both absent is 0");
+    is_int(aapi_json_get_str(o, "n", NULL, &s), -1,
+           "get_str: a number is the wrong type");
+    is_int(aapi_json_get_str(o, "refresh_token", "refreshToken", &s), -1,
+           "get_str: a wrong-typed main name is -1 even with an alias");
+
+    {
+        aapi_json_t *o2 = parse("{\"new_password\":null,"
+                                "\"newPassword\":\"Secret-1\"}");
+        s = NULL;
+        is_int(aapi_json_get_str(o2, "new_password", "newPassword", &s), 1,
+               "get_str: a null main name falls back to the alias");
+        is_str(s, "Secret-1", "the alias is read when the main name is null");
+    }
+
+    is_int(aapi_json_get_int(o, "n", &n), 1, "get_int reads an integer");
+    is_int(n, 5, "get_int value");
+    is_int(aapi_json_get_int(o, "s", &n), -1, "get_int: a string is -1");
+    is_int(aapi_json_get_int(o, "f", &n), -1, "get_int: a real is -1");
+    is_int(aapi_json_get_int(o, "nope", &n), 0, "get_int: absent is 0");
+    is_int(aapi_json_get_bool(o, "b", &b), 1, "get_bool reads a boolean");
+    is_int(b, 0, "get_bool value false");
+    is_int(aapi_json_get_bool(o, "n", &b), -1, "get_bool: a number is -1");
+    is_int(aapi_json_get_bool(o, "nope", &b), 0, "get_bool: absent is 0");
+    ok(aapi_json_has(o, "fullName"), "has: a null member exists");
+    ok(!aapi_json_has(o, "nope"), "has: an absent member does not");
+    ok(aapi_json_get(NULL, "x") == NULL, "get on NULL is NULL");
+}
+
+/* ==== building and dumping ==== */
+
+static void test_build(void)
+{
+    aapi_json_t *o = aapi_json_object(p), *a = aapi_json_array(p);
+
+    aapi_json_set_str(o, "s", "x\"y");
+    aapi_json_set_str(o, "n", NULL);
+    aapi_json_set_int(o, "i", -42);
+    aapi_json_set_bool(o, "t", 1);
+    aapi_json_append_str(a, "one");
+    aapi_json_set(o, "a", a);
+    ok(json_equal(o, any("{\"s\":\"x\\\"y\",\"n\":null,\"i\":-42,\"t\":true,"
+                         "\"a\":[\"one\"]}")),
+       "setters build the expected object; a NULL string is null");
+    {
+        aapi_json_t *small = aapi_json_object(p);
+        aapi_json_set_int(small, "a", 1);
+        is_str(aapi_json_dump(p, small), "{\"a\":1}", "dump is compact");
+    }
+    is_int(aapi_json_array_size(a), 1, "array_size");
+    is_str(aapi_json_string_value(aapi_json_array_get(a, 0)), "one",
+           "array_get and string_value");
+    ok(aapi_json_array_get(a, 1) == NULL, "array_get past the end is NULL");
+    is_int(aapi_json_array_size(o), 0, "array_size of an object is 0");
+}
+
+/* ==== RFC 7396 merge patch ==== */
+
+static void merge_is(const char *target, const char *patch, const char *want,
+                     const char *name)
+{
+    json_t *t = any(target), *pa = any(patch), *before = json_deep_copy(t);
+    aapi_json_t *r = aapi_json_merge_patch(p, t, pa);
+    int same = r && json_equal(r, any(want));
+
+    ok(same, apr_psprintf(p, "merge %s + %s = %s (%s)", target, patch, want,
+                          name));
+    if (!same) {
+        diag("got %s", r ? aapi_json_dump(p, r) : "NULL");
+    }
+    ok(json_equal(t, before),
+       apr_psprintf(p, "merge leaves the target %s unchanged", target));
+    json_decref(before);
+}
+
+static void test_merge_patch(void)
+{
+    /* RFC 7396 appendix A, the cases whose patch is an object */
+    merge_is("{\"a\":\"b\"}", "{\"a\":\"c\"}", "{\"a\":\"c\"}", "replace");
+    merge_is("{\"a\":\"b\"}", "{\"b\":\"c\"}", "{\"a\":\"b\",\"b\":\"c\"}", "add");
+    merge_is("{\"a\":\"b\"}", "{\"a\":null}", "{}", "delete");
+    merge_is("{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}",
+             "delete one of two");
+    merge_is("{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}",
+             "array replaced by string");
+    merge_is("{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}",
+             "string replaced by array");
+    merge_is("{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}",
+             "{\"a\":{\"b\":\"d\"}}", "nested replace and delete");
+    merge_is("{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}",
+             "arrays are replaced whole");
+    merge_is("{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}",
+             "existing nulls stay");
+    merge_is("[1,2]", "{\"a\":\"b\",\"c\":null}", "{\"a\":\"b\"}",
+             "a non-object target starts empty");
+    merge_is("{}", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"bb\":{}}}",
+             "nulls inside a new nested object are dropped");
+    /* more of the profile object's cases */
+    merge_is("{\"a\":1}", "{}", "{\"a\":1}", "the empty patch changes nothing");
+    merge_is("{\"a\":1}", "{\"zz\":null}", "{\"a\":1}",
+             "deleting an absent member is a no-op");
+    merge_is("{\"a\":\"x\"}", "{\"a\":{\"b\":1}}", "{\"a\":{\"b\":1}}",
+             "an object replaces a scalar");
+    merge_is("{\"p\":{\"x\":1,\"y\":{\"z\":2,\"w\":3}}}",
+             "{\"p\":{\"y\":{\"w\":null,\"v\":[null]}}}",
+             "{\"p\":{\"x\":1,\"y\":{\"z\":2,\"v\":[null]}}}",
+             "two levels deep; nulls inside arrays are kept");
+}
+
+/* ==== envelopes ==== */
+
+static void test_envelopes(void)
+{
+    aapi_json_t *data = aapi_json_object(p), *env;
+    apr_array_header_t *errs = apr_array_make(p, 4, sizeof(aapi_field_error_t));
+    aapi_field_error_t *e;
+
+    aapi_json_set_str(data, "id", "u1");
+    env = aapi_json_envelope_ok(p, "Login successful", data);
+    ok(json_equal(env, any("{\"success\":true,\"message\":\"Login successful\","
+                           "\"data\":{\"id\":\"u1\"}}")),
+       "ok envelope: success, message, data");
+
+    env = aapi_json_envelope_err(p, "Invalid token", "INVALID_TOKEN", NULL);
+    ok(json_equal(env, any("{\"success\":false,\"message\":\"Invalid token\","
+                           "\"error\":\"INVALID_TOKEN\"}")),
+       "error envelope without errors has no 'errors' member");
+    env = aapi_json_envelope_err(p, "Invalid token", "INVALID_TOKEN", errs);
+    ok(!aapi_json_has(env, "errors"),
+       "error envelope with an empty error list has no 'errors' member");
+
+    e = apr_array_push(errs); e->field = "password"; e->msg = "must contain a digit";
+    e = apr_array_push(errs); e->field = "email"; e->msg = "is required";
+    e = apr_array_push(errs); e->field = "password";
+    e->msg = "must contain an uppercase letter";
+    env = aapi_json_envelope_err(p, "Password must contain a digit",
+                                 "VALIDATION_FAILED", errs);
+    ok(json_equal(env, any("{\"success\":false,"
+                           "\"message\":\"Password must contain a digit\","
+                           "\"error\":\"VALIDATION_FAILED\","
+                           "\"errors\":{\"password\":[\"must contain a digit\","
+                           "\"must contain an uppercase letter\"],"
+                           "\"email\":[\"is required\"]}}")),
+       "errors are grouped field -> list of messages, in order");
+}
+
+int main(void)
+{
+    p = tap_init();
+    test_parse();
+    test_getters();
+    test_build();
+    test_merge_patch();
+    test_envelopes();
+    return done();
+}

@@ -1,0 +1,327 @@
+/*
+ * test_util.c - level 0 helpers of src/util.c: base64url, randomness,
+ * constant-time comparison, SHA-256, RFC 3339, durations, sizes, ASCII
+ * lower-casing and UTF-8 checks.
+ */
+#include "aapi.h"
+#include "util.h"
+#include "tap.h"
+
+#include <string.h>
+
+static apr_pool_t *p;
+
+/* ==== base64url ==== */
+
+/* Returns the decoding of IN as a NUL-terminated string from P, or NULL
+ * when the decoder refuses it. */
+static const char *dec(const char *in)
+{
+    size_t n = strlen(in), outlen = 0;
+    unsigned char *out = apr_palloc(p, n * 3 / 4 + 2);
+
+    if (aapi_b64url_decode(out, &outlen, in, n) != 0) {
+        return NULL;
+    }
+    out[outlen] = '\0';
+    return (const char *)out;
+}
+
+static int refused(const char *in)
+{
+    return dec(in) == NULL;
+}
+
+static void test_b64url(void)
+{
+    /* RFC 4648 section 10 test vectors, without padding */
+    static const struct { const char *plain, *enc; } v[] = {
+        { "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" },
+        { "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" },
+    };
+    static const unsigned char high[] = { 0xfb, 0xff, 0xbf };
+    unsigned char all[256], back[256];
+    char buf[400];
+    size_t i, n = 0;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        is_str(aapi_b64url_encode(p, (const unsigned char *)v[i].plain,
+                                  strlen(v[i].plain)),
+               v[i].enc, apr_psprintf(p, "encode '%s' -> '%s'", v[i].plain,
+                                      v[i].enc));
+        is_str(dec(v[i].enc), v[i].plain,
+               apr_psprintf(p, "decode '%s' -> '%s'", v[i].enc, v[i].plain));
+    }
+
+    is_str(aapi_b64url_encode(p, high, 3), "-_-_",
+           "encode uses '-' and '_', the URL-safe digits 62 and 63");
+    is_str(aapi_b64url_encode(p, high, 2), "-_8",
+           "encode of two bytes has no '=' padding");
+
+    is_int(aapi_b64url_enclen(0), 0, "enclen(0) = 0");
+    is_int(aapi_b64url_enclen(1), 2, "enclen(1) = 2");
+    is_int(aapi_b64url_enclen(2), 3, "enclen(2) = 3");
+    is_int(aapi_b64url_enclen(3), 4, "enclen(3) = 4");
+    is_int(aapi_b64url_enclen(32), 43, "enclen(32) = 43 (a 256-bit token)");
+    is_int(aapi_b64url_encode_to(buf, (const unsigned char *)"foob", 4), 6,
+           "encode_to returns the length written");
+    is_str(buf, "Zm9vYg", "encode_to writes a terminated string");
+
+    /* every byte value survives a round trip */
+    for (i = 0; i < 256; i++) {
+        all[i] = (unsigned char)i;
+    }
+    aapi_b64url_encode_to(buf, all, 256);
+    ok(aapi_b64url_decode(back, &n, buf, strlen(buf)) == 0 && n == 256
+       && memcmp(all, back, 256) == 0,
+       "all 256 byte values round-trip through encode and decode");
+
+    ok(refused("Zm9v="), "decode refuses '=' padding after a full quantum");
+    ok(refused("Zg=="), "decode refuses '==' padding");
+    ok(refused("Zm8="), "decode refuses '=' padding");
+    ok(refused("Zm+v"), "decode refuses '+' (standard base64, not URL-safe)");
+    ok(refused("Zm/v"), "decode refuses '/' (standard base64, not URL-safe)");
+    ok(refused("Zm9 v"), "decode refuses white space");
+    ok(refused("Zm9v\n"), "decode refuses a trailing newline");
+    ok(refused("Zm9.v"), "decode refuses '.'");
+    ok(refused("Zm9\xc3\xa9"), "decode refuses non-ASCII bytes");
+    ok(refused("Z"), "decode refuses a length of 4n+1");
+    ok(refused("Zm9vY"), "decode refuses a length of 4n+1 after a quantum");
+    ok(refused("A"), "decode refuses a lone 'A' (4n+1, zero bits)");
+    ok(refused("Zm9vA"), "decode refuses 'Zm9vA' (4n+1, zero bits)");
+    ok(refused("Zh"), "decode refuses non-zero trailing bits ('Zh' for 'Zg')");
+    ok(refused("Zm9"), "decode refuses non-zero trailing bits ('Zm9' for 'Zm8')");
+    ok(!refused("Zm8"), "decode accepts the canonical 'Zm8'");
+    {
+        size_t outlen = 99;
+        unsigned char out[4];
+        ok(aapi_b64url_decode(out, &outlen, "", 0) == 0 && outlen == 0,
+           "decode of the empty string gives zero bytes");
+        outlen = 99;
+        ok(aapi_b64url_decode(out, &outlen, "Zm9vYmFy", 4) == 0
+           && outlen == 3 && memcmp(out, "foo", 3) == 0,
+           "decode reads only INLEN characters");
+    }
+}
+
+/* ==== randomness ==== */
+
+static int all_in(const char *s, const char *alphabet)
+{
+    for (; *s; s++) {
+        if (!strchr(alphabet, *s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void test_random(void)
+{
+    const char *h1 = aapi_random_hex(p, 32), *h2 = aapi_random_hex(p, 32);
+    const char *b1 = aapi_random_b64url(p, 32), *b2 = aapi_random_b64url(p, 32);
+    unsigned char raw[32];
+    size_t n = 0;
+
+    ok(h1 && strlen(h1) == 64, "random_hex(32) gives 64 characters");
+    ok(h1 && all_in(h1, "0123456789abcdef"), "random_hex is lower-case hex");
+    ok(h1 && h2 && strcmp(h1, h2) != 0, "two random_hex values differ");
+    ok(aapi_random_hex(p, 65) == NULL, "random_hex refuses more than 64 bytes");
+    is_str(aapi_random_hex(p, 0), "", "random_hex(0) is the empty string");
+
+    ok(b1 && strlen(b1) == 43, "random_b64url(32) gives 43 characters");
+    ok(b1 && all_in(b1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-_"),
+       "random_b64url uses only the URL-safe alphabet");
+    ok(b1 && aapi_b64url_decode(raw, &n, b1, strlen(b1)) == 0 && n == 32,
+       "random_b64url(32) decodes back to 32 bytes");
+    ok(b1 && b2 && strcmp(b1, b2) != 0, "two random_b64url values differ");
+    ok(aapi_random_b64url(p, 65) == NULL,
+       "random_b64url refuses more than 64 bytes");
+    ok(aapi_random_bytes(raw, sizeof(raw)) == 0, "random_bytes succeeds");
+}
+
+/* ==== comparison and hashing ==== */
+
+static void test_compare_hash(void)
+{
+    ok(aapi_ct_equal("abcdef", "abcdef", 6), "ct_equal: equal bytes");
+    ok(!aapi_ct_equal("abcdef", "abcdeF", 6), "ct_equal: last byte differs");
+    ok(!aapi_ct_equal("Xbcdef", "abcdef", 6), "ct_equal: first byte differs");
+    ok(aapi_ct_equal("a\0b", "a\0b", 3), "ct_equal compares past a NUL");
+    ok(!aapi_ct_equal("a\0b", "a\0c", 3), "ct_equal sees a difference past a NUL");
+    ok(aapi_ct_equal("x", "y", 0), "ct_equal of zero bytes is true");
+
+    ok(aapi_ct_streq("secret", "secret"), "ct_streq: equal strings");
+    ok(!aapi_ct_streq("secret", "secreT"), "ct_streq: different strings");
+    ok(!aapi_ct_streq("secret", "secret2"), "ct_streq: a prefix is not equal");
+    ok(!aapi_ct_streq("secret2", "secret"), "ct_streq: a longer string is not equal");
+    ok(aapi_ct_streq("", ""), "ct_streq: two empty strings are equal");
+    ok(!aapi_ct_streq("", "a"), "ct_streq: empty and non-empty differ");
+
+    is_str(aapi_sha256_hex(p, "", 0),
+           "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+           "sha256_hex of the empty string (FIPS 180-2)");
+    is_str(aapi_sha256_hex(p, "abc", 3),
+           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+           "sha256_hex of 'abc' (FIPS 180-2)");
+    is_str(aapi_sha256_hex(p, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56),
+           "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+           "sha256_hex of the two-block FIPS 180-2 message");
+}
+
+/* ==== time ==== */
+
+static void test_time(void)
+{
+    apr_int64_t now = aapi_now();
+
+    is_str(aapi_rfc3339(p, 0), "1970-01-01T00:00:00Z", "rfc3339 of the epoch");
+    is_str(aapi_rfc3339(p, 1768473000), "2026-01-15T10:30:00Z",
+           "rfc3339 of the API document's example time");
+    is_str(aapi_rfc3339(p, 951782400), "2000-02-29T00:00:00Z",
+           "rfc3339 of a leap day");
+    is_str(aapi_rfc3339(p, 4102444799LL), "2099-12-31T23:59:59Z",
+           "rfc3339 after 2038 (64-bit time)");
+    ok(now > 1700000000 && now < 4102444800LL, "now is a plausible epoch time");
+}
+
+/* ==== durations and sizes ==== */
+
+static void duration_is(const char *in, apr_int64_t want)
+{
+    apr_int64_t v = -12345;
+    const char *err = aapi_parse_duration(in, &v);
+    ok(err == NULL && v == want,
+       apr_psprintf(p, "duration '%s' = %" APR_INT64_T_FMT " s", in, want));
+    if (err || v != want) {
+        diag("got err=%s v=%" APR_INT64_T_FMT, err ? err : "NULL", v);
+    }
+}
+
+static void duration_refused(const char *in, const char *why)
+{
+    apr_int64_t v = -12345;
+    const char *err = aapi_parse_duration(in, &v);
+    ok(err != NULL && v == -12345,
+       apr_psprintf(p, "duration '%s' refused (%s), output untouched",
+                    in ? in : "NULL", why));
+}
+
+static void size_is(const char *in, apr_off_t want)
+{
+    apr_off_t v = -12345;
+    const char *err = aapi_parse_size(in, &v);
+    ok(err == NULL && v == want,
+       apr_psprintf(p, "size '%s' = %" APR_OFF_T_FMT " bytes", in, want));
+}
+
+static void size_refused(const char *in, const char *why)
+{
+    apr_off_t v = -12345;
+    const char *err = aapi_parse_size(in, &v);
+    ok(err != NULL && v == -12345,
+       apr_psprintf(p, "size '%s' refused (%s)", in, why));
+}
+
+static void test_units(void)
+{
+    duration_is("90", 90);
+    duration_is("90s", 90);
+    duration_is("15m", 900);
+    duration_is("12h", 43200);
+    duration_is("30d", 2592000);
+    duration_is("0", 0);
+    duration_is("3650d", 315360000);
+    duration_refused("15x", "unknown unit");
+    duration_refused("-1", "negative");
+    duration_refused("", "empty");
+    duration_refused("m", "unit without a number");
+    duration_refused(NULL, "NULL");
+    duration_refused("1.5h", "fraction");
+    duration_refused(" 90", "leading space");
+    duration_refused("90 ", "trailing space");
+    duration_refused("15mm", "two unit letters");
+    duration_refused("15 m", "space before the unit");
+    duration_refused("+5", "sign");
+    duration_refused("3651d", "more than ten years");
+    duration_refused("315360001", "more than ten years in seconds");
+    duration_refused("99999999999999999999999999", "would overflow 64 bits");
+    duration_refused("9223372036854775807d", "would overflow when scaled");
+
+    size_is("16384", 16384);
+    size_is("16k", 16384);
+    size_is("1m", 1048576);
+    size_is("0", 0);
+    size_is("1024m", (apr_off_t)1 << 30);
+    size_refused("16x", "unknown unit");
+    size_refused("1g", "no gigabyte unit");
+    size_refused("", "empty");
+    size_refused("-1", "negative");
+    size_refused("k", "unit without a number");
+    size_refused("1025m", "over 1 GiB");
+    size_refused("99999999999999999999999999", "would overflow 64 bits");
+}
+
+/* ==== strings ==== */
+
+static void test_strings(void)
+{
+    is_str(aapi_ascii_lower(p, "Ann.LEE@Example.COM"), "ann.lee@example.com",
+           "ascii_lower lowers ASCII letters");
+    is_str(aapi_ascii_lower(p, "\xc3\x89T\xc3\x89"), "\xc3\x89t\xc3\x89",
+           "ascii_lower leaves UTF-8 bytes alone");
+    is_str(aapi_ascii_lower(p, ""), "", "ascii_lower of the empty string");
+
+    ok(aapi_utf8_valid("plain ascii", 11), "utf8: ASCII is valid");
+    ok(aapi_utf8_valid("", 0), "utf8: the empty string is valid");
+    ok(aapi_utf8_valid("h\xc3\xa9llo", 6), "utf8: 2-byte sequence (e acute)");
+    ok(aapi_utf8_valid("\xe2\x82\xac", 3), "utf8: 3-byte sequence (euro sign)");
+    ok(aapi_utf8_valid("\xf0\x9f\x98\x80", 4), "utf8: 4-byte sequence (emoji)");
+    ok(aapi_utf8_valid("\xc2\x80", 2), "utf8: U+0080, the smallest 2-byte");
+    ok(aapi_utf8_valid("\xe0\xa0\x80", 3), "utf8: U+0800, the smallest 3-byte");
+    ok(aapi_utf8_valid("\xf0\x90\x80\x80", 4), "utf8: U+10000, the smallest 4-byte");
+    ok(aapi_utf8_valid("\xed\x9f\xbf", 3), "utf8: U+D7FF, just below the surrogates");
+    ok(aapi_utf8_valid("\xee\x80\x80", 3), "utf8: U+E000, just above the surrogates");
+    ok(aapi_utf8_valid("\xf4\x8f\xbf\xbf", 4), "utf8: U+10FFFF, the last code point");
+
+    ok(!aapi_utf8_valid("\xc0\xaf", 2), "utf8: overlong 2-byte '/' refused");
+    ok(!aapi_utf8_valid("\xc1\xbf", 2), "utf8: overlong 2-byte (C1) refused");
+    ok(!aapi_utf8_valid("\xc0\x80", 2), "utf8: overlong NUL (C0 80) refused");
+    ok(!aapi_utf8_valid("\xe0\x80\xaf", 3), "utf8: overlong 3-byte refused");
+    ok(!aapi_utf8_valid("\xe0\x9f\xbf", 3), "utf8: overlong 3-byte U+07FF refused");
+    ok(!aapi_utf8_valid("\xf0\x80\x80\xaf", 4), "utf8: overlong 4-byte refused");
+    ok(!aapi_utf8_valid("\xf0\x8f\xbf\xbf", 4), "utf8: overlong 4-byte U+FFFF refused");
+    ok(!aapi_utf8_valid("\xed\xa0\x80", 3), "utf8: high surrogate U+D800 refused");
+    ok(!aapi_utf8_valid("\xed\xbf\xbf", 3), "utf8: low surrogate U+DFFF refused");
+    ok(!aapi_utf8_valid("\xf4\x90\x80\x80", 4), "utf8: U+110000 refused");
+    ok(!aapi_utf8_valid("\xf5\x80\x80\x80", 4), "utf8: lead byte F5 refused");
+    ok(!aapi_utf8_valid("\xff", 1), "utf8: byte FF refused");
+    ok(!aapi_utf8_valid("\x80", 1), "utf8: a lone continuation byte refused");
+    ok(!aapi_utf8_valid("\xc3", 1), "utf8: truncated 2-byte sequence refused");
+    ok(!aapi_utf8_valid("\xe2\x82", 2), "utf8: truncated 3-byte sequence refused");
+    ok(!aapi_utf8_valid("\xf0\x9f\x98", 3), "utf8: truncated 4-byte sequence refused");
+    ok(!aapi_utf8_valid("\xe2\x82\xac", 2),
+       "utf8: a sequence cut by the length N is refused");
+    ok(!aapi_utf8_valid("\xc3\x28", 2), "utf8: bad continuation byte refused");
+    ok(!aapi_utf8_valid("a\0b", 3), "utf8: NUL inside the string refused");
+    ok(!aapi_utf8_valid("\0", 1), "utf8: a lone NUL refused");
+
+    is_int(aapi_utf8_len(""), 0, "utf8_len of the empty string");
+    is_int(aapi_utf8_len("abc"), 3, "utf8_len of ASCII");
+    is_int(aapi_utf8_len("h\xc3\xa9llo"), 5, "utf8_len counts code points, not bytes");
+    is_int(aapi_utf8_len("\xe2\x82\xac\xf0\x9f\x98\x80"), 2,
+           "utf8_len of a 3-byte and a 4-byte character");
+}
+
+int main(void)
+{
+    p = tap_init();
+    test_b64url();
+    test_random();
+    test_compare_hash();
+    test_time();
+    test_units();
+    test_strings();
+    return done();
+}
