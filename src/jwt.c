@@ -216,7 +216,7 @@ aapi_jwt_err_t aapi_jwt_verify(apr_pool_t *p, const aapi_key_t *key,
     if (!has_exp) {
         return AAPI_JWT_MISSING_CLAIM;
     }
-    if (check->now > exp + check->leeway) {
+    if (check->now - check->leeway > exp) {
         return AAPI_JWT_EXPIRED;
     }
     if ((has_nbf && nbf > check->now + check->leeway)

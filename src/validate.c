@@ -142,7 +142,9 @@ int aapi_validate_name(const char *field, const char *in,
         return 0;
     }
     for (c = (const unsigned char *)in; *c; c++) {
-        if (*c < 0x20 || *c == 0x7f) {
+        /* C0, DEL, and C1 (U+0080-U+009F, UTF-8 C2 80 - C2 9F) */
+        if (*c < 0x20 || *c == 0x7f
+            || (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f)) {
             aapi_add_error(errs, field, "must not contain control characters");
             return 0;
         }
@@ -166,6 +168,26 @@ int aapi_common_passwords_init(apr_pool_t *p)
     return i;
 }
 
+/* Returns the letter that a look-alike digit or sign stands for, or C. */
+static char unleet(char c)
+{
+    switch (c) {
+    case '@': case '4': return 'a';
+    case '0': return 'o';
+    case '1': case '!': return 'i';
+    case '3': return 'e';
+    case '$': case '5': return 's';
+    case '7': return 't';
+    default: return c;
+    }
+}
+
+/* Returns 1 when BUF (lower case) is in the list. */
+static int listed(const char *buf)
+{
+    return apr_hash_get(common_passwords, buf, APR_HASH_KEY_STRING) != NULL;
+}
+
 int aapi_is_common_password(const char *pw)
 {
     char buf[128];
@@ -177,7 +199,21 @@ int aapi_is_common_password(const char *pw)
     for (i = 0; i <= n; i++) {
         buf[i] = (char)apr_tolower(pw[i]);
     }
-    return apr_hash_get(common_passwords, buf, APR_HASH_KEY_STRING) != NULL;
+    if (listed(buf)) {
+        return 1;
+    }
+    /* a listed word dressed up to pass the policy is still that word:
+     * "Password1!" and "P@ssw0rd1" are "password" with digits and signs */
+    while (n > 0 && !apr_isalpha(buf[n - 1])) {
+        buf[--n] = '\0';
+    }
+    if (n >= 4 && listed(buf)) {
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        buf[i] = unleet(buf[i]);
+    }
+    return n >= 4 && listed(buf);
 }
 
 int aapi_validate_password(apr_pool_t *p, const char *field, const char *pw,
