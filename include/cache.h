@@ -21,6 +21,10 @@ aapi_cache_t *aapi_cache_get_instance(apr_pool_t *pconf, apr_pool_t *ptemp,
                                       server_rec *s, const char *spec,
                                       const char **err);
 
+/* Returns 1 when C is shared by several servers (memcache, redis): its
+ * answers then reach beyond this machine. */
+int aapi_cache_is_networked(const aapi_cache_t *c);
+
 /* Re-opens the global mutex in a new child; call from child_init. */
 void aapi_cache_child_init(apr_pool_t *p, server_rec *s);
 

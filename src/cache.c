@@ -18,6 +18,7 @@
 
 struct aapi_cache {
     const char *spec;
+    int networked;
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     int needs_lock;
@@ -100,6 +101,7 @@ aapi_cache_t *aapi_cache_get_instance(apr_pool_t *pconf, apr_pool_t *ptemp,
         return NULL;
     }
     c->needs_lock = (c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
+    c->networked = !strcmp(name, "memcache") || !strcmp(name, "redis");
     if (c->needs_lock && !cache_mutex) {
         rv = ap_global_mutex_create(&cache_mutex, NULL, MUTEX_TYPE, NULL, s,
                                     pconf, 0);
@@ -116,6 +118,11 @@ aapi_cache_t *aapi_cache_get_instance(apr_pool_t *pconf, apr_pool_t *ptemp,
     apr_pool_cleanup_register(pconf, c, cache_destroy, apr_pool_cleanup_null);
     apr_hash_set(instances, c->spec, APR_HASH_KEY_STRING, c);
     return c;
+}
+
+int aapi_cache_is_networked(const aapi_cache_t *c)
+{
+    return c && c->networked;
 }
 
 void aapi_cache_child_init(apr_pool_t *p, server_rec *s)

@@ -209,6 +209,18 @@ static const char *session_key(apr_pool_t *p, const char *sid)
     return apr_pstrcat(p, "aapi:s:", sid, NULL);
 }
 
+/* Returns 1 when the shared cache records session SID as ended. */
+static int session_ended_in_cache(request_rec *r, const aapi_srv_cfg_t *c,
+                                  const char *sid)
+{
+    char buf[8];
+    unsigned int len = sizeof(buf);
+
+    return aapi_cache_get(c->cache, r->server, session_key(r->pool, sid), buf,
+                          &len, r->pool) == APR_SUCCESS
+           && len == 1 && buf[0] == STATE_ENDED[0];
+}
+
 aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
                                  const char *sid)
 {
@@ -264,6 +276,13 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
 
     *expired = 0;
     if (aapi_tokcache_get(token, len, now, leeway, r->pool, claims)) {
+        /* with a cache shared by several servers, an end recorded by another
+         * server is seen at once: one lookup, no database */
+        if (aapi_cache_is_networked(c->cache) && session_ended_in_cache(r, c,
+                                                       claims->sid)) {
+            *why = "session ended";
+            return AAPI_INVALID_TOKEN;
+        }
         return AAPI_OK;
     }
     if (!c->key) {
