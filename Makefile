@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start a local Apache on
 #               127.0.0.1:8080 (foreground, Ctrl-C stops it)
 #   make test   install what is missing, build, run the whole suite
-.PHONY: all deps deps-test run test unit clean
+.PHONY: all deps deps-test run test unit memcheck clean
 
 all: deps
 	$(MAKE) --no-print-directory module
@@ -26,6 +26,10 @@ test: deps-test
 
 unit: all
 	@sh t/unit/run.sh
+
+memcheck: all
+	@sh tools/deps.sh bench
+	@sh tools/memcheck.sh
 
 clean: module-clean
 	rm -rf run t/logs t/var

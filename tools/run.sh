@@ -1,14 +1,19 @@
 #!/bin/sh
 # "make run": a local Apache on 127.0.0.1:8080 with the API at /api/v1/auth,
 # its own ServerRoot under run/, in the foreground until Ctrl-C.
+#   PORT=8081 RUN=/tmp/x tools/run.sh    another port and folder
+#   CONFIG_ONLY=1 tools/run.sh           write the configuration and stop
 set -eu
 ROOT=$(pwd)
-mkdir -p run/var run/logs run/conf
+PORT=${PORT:-8080}
+RUN=${RUN:-$ROOT/run}
+mkdir -p "$RUN/var" "$RUN/logs" "$RUN/conf"
+cd "$RUN"
 
 # the HMAC secret is made once and kept
-if [ ! -s run/auth_api.secret ]; then
+if [ ! -s auth_api.secret ]; then
     umask 077
-    head -c 48 /dev/urandom | base64 | tr -d '\n' > run/auth_api.secret
+    head -c 48 /dev/urandom | base64 | tr -d '\n' > auth_api.secret
     umask 022
 fi
 
@@ -17,21 +22,24 @@ if [ "$(id -u)" -eq 0 ]; then
     # the children drop to www-data, which must write the database folder
     USER_LINES="User www-data
 Group www-data"
-    chown www-data:www-data run/var
-    chown root:www-data run/auth_api.secret
-    chmod 0640 run/auth_api.secret
+    chown www-data:www-data var
+    chown root:www-data auth_api.secret
+    chmod 0640 auth_api.secret
 fi
 
-awk -v root="$ROOT" -v user="$USER_LINES" \
-    '{ gsub(/@ROOT@/, root); if ($0 == "@USER@") print user; else print }' \
-    conf/dev.conf.in > run/conf/httpd.conf
+awk -v root="$ROOT" -v run="$RUN" -v port="$PORT" -v user="$USER_LINES" \
+    '{ gsub(/@RUN@/, run); gsub(/@ROOT@/, root); gsub(/@PORT@/, port);
+       if ($0 == "@USER@") print user; else print }' \
+    "$ROOT/conf/dev.conf.in" > conf/httpd.conf
 
-/usr/sbin/apache2 -t -f "$ROOT/run/conf/httpd.conf"
+/usr/sbin/apache2 -t -f "$RUN/conf/httpd.conf"
+[ -n "${CONFIG_ONLY:-}" ] && exit 0
 
-B=http://127.0.0.1:8080/api/v1/auth
+B=http://127.0.0.1:$PORT/api/v1/auth
 cat <<MSG
 
-mod_auth_api is running on http://127.0.0.1:8080  (Ctrl-C stops it)
+mod_auth_api is running on http://127.0.0.1:$PORT  (Ctrl-C stops it)
+Pages: http://127.0.0.1:$PORT/  (register, sign in, then /members/)
 
   curl -s -X POST $B/register -H 'Content-Type: application/json' \\
        -d '{"email":"ann@example.com","password":"Str0ng!Passw0rd","username":"ann_1"}'
@@ -41,4 +49,4 @@ mod_auth_api is running on http://127.0.0.1:8080  (Ctrl-C stops it)
   curl -s $B/health
 
 MSG
-exec /usr/sbin/apache2 -f "$ROOT/run/conf/httpd.conf" -DFOREGROUND
+exec /usr/sbin/apache2 -f "$RUN/conf/httpd.conf" -DFOREGROUND
