@@ -33,3 +33,14 @@ memcheck: all
 
 clean: module-clean
 	rm -rf run t/logs t/var
+
+# Performance (bench/README.md): requests per second with wrk, and
+# instructions per request with callgrind. Loopback only, bounded in time.
+.PHONY: bench bench-instructions
+bench: all
+	@sh tools/deps.sh bench
+	@timeout -k 10 3600 perl bench/throughput.pl
+
+bench-instructions: all
+	@sh tools/deps.sh bench
+	@timeout -k 10 3600 perl bench/instructions.pl

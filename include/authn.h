@@ -29,6 +29,7 @@ typedef struct {
     const char *user_id, *email, *username, *role, *session_id;
     int email_verified;
     apr_int64_t expires;      /* 0 when there is none (Basic) */
+    const char *expires_text; /* the same as RFC 3339, when already made */
 } aapi_identity_t;
 
 /* Publishes ID for R: r->user (by AuthAPIRemoteUser unless USER is given),

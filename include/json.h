@@ -87,4 +87,36 @@ aapi_json_t *aapi_json_envelope_err(apr_pool_t *p, const char *message,
                                     const char *code,
                                     const apr_array_header_t *errs);
 
+
+/* ==== flat objects: the fast reader for token headers and claims ==== */
+
+typedef enum {
+    AAPI_FLAT_NULL = 1,
+    AAPI_FLAT_BOOL,
+    AAPI_FLAT_INT,            /* an integer that fits in 64 bits           */
+    AAPI_FLAT_STRING,
+    AAPI_FLAT_STRINGS,        /* an array of strings only                  */
+    AAPI_FLAT_OTHER           /* any other valid value (object, real, ...) */
+} aapi_flat_type_t;
+
+typedef struct {
+    const char *name;
+    aapi_flat_type_t type;
+    const char *str;          /* STRING */
+    apr_int64_t num;          /* INT */
+    int boolean;              /* BOOL */
+    apr_array_header_t *strs; /* STRINGS, of const char * */
+} aapi_flat_member_t;
+
+/* Reads LEN bytes as one JSON object with the same strictness as
+ * aapi_json_parse_object (no duplicate names, no NUL, valid UTF-8, nothing
+ * after it), without building a tree; returns its members (of
+ * aapi_flat_member_t) from P, or NULL when it is not such an object. */
+apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, const char *buf,
+                                         size_t len);
+
+/* Returns member NAME of the flat object M, or NULL. */
+const aapi_flat_member_t *aapi_flat_get(const apr_array_header_t *m,
+                                        const char *name);
+
 #endif

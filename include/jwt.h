@@ -12,6 +12,7 @@ typedef struct {
     const char *role, *email, *username;  /* username may be NULL */
     int email_verified;
     apr_int64_t iat, nbf, exp;
+    const char *exp_text;     /* exp as RFC 3339, when already made */
 } aapi_claims_t;
 
 /* What verification requires besides the signature. */

@@ -58,4 +58,7 @@ void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
                         const aapi_cred_identity_t *id, apr_uint32_t epoch,
                         apr_int64_t trust_until);
 
+/* Forgets KEY (its credentials no longer verify). */
+void aapi_credcache_drop(const unsigned char key[AAPI_CRED_KEY_LEN]);
+
 #endif

@@ -52,6 +52,12 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
 aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
                                  const char *sid);
 
+/* Records in the shared cache that session SID is live (it was just made
+ * or refreshed), for AuthAPISessionCacheTTL, so the first request with its
+ * tokens needs no database. */
+void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
+                            const char *sid);
+
 /* Records in the shared cache that session SID has ended, so that every
  * process refuses its access tokens at once. */
 void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,

@@ -13,6 +13,9 @@ char *aapi_b64url_encode(apr_pool_t *p, const unsigned char *in, size_t len);
  * aapi_b64url_enclen(len) + 1 bytes); returns the length written. */
 size_t aapi_b64url_encode_to(char *out, const unsigned char *in, size_t len);
 
+/* Returns 1 when each of the N bytes at S is a base64url digit or EXTRA. */
+int aapi_b64url_charset_ok(const char *s, size_t n, char extra);
+
 /* Returns the encoded length of LEN bytes in base64url without padding. */
 size_t aapi_b64url_enclen(size_t len);
 
@@ -33,6 +36,11 @@ char *aapi_random_b64url(apr_pool_t *p, size_t nbytes);
 /* Returns 1 when the N bytes at A and B are equal, in constant time. */
 int aapi_ct_equal(const void *a, const void *b, size_t n);
 
+/* Returns 1 when the N bytes at A and B are equal, in constant time, eight
+ * bytes a step: for long values (whole tokens) where CRYPTO_memcmp's byte
+ * loop shows on the hot path. */
+int aapi_ct_equal_long(const void *a, const void *b, size_t n);
+
 /* Returns 1 when strings A and B are equal, in time that depends only on
  * their lengths. */
 int aapi_ct_streq(const char *a, const char *b);
@@ -45,6 +53,9 @@ apr_int64_t aapi_now(void);
 
 /* Returns T (seconds since the epoch) as RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ". */
 char *aapi_rfc3339(apr_pool_t *p, apr_int64_t t);
+
+/* Writes T as RFC 3339 UTC into BUF (at least 21 bytes); returns BUF. */
+char *aapi_rfc3339_to(char *buf, size_t n, apr_int64_t t);
 
 /* Parses a duration ("90", "90s", "15m", "12h", "30d") into *SECS;
  * returns NULL, or a message saying what is wrong. */

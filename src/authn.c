@@ -61,9 +61,15 @@ void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
                                                    &auth_api_module);
     aapi_identity_t *copy = apr_pmemdup(r->pool, id, sizeof(*id));
     const char *verified = id->email_verified ? "true" : "false";
-    const char *expires = id->expires ? aapi_rfc3339(r->pool, id->expires)
-                                      : NULL;
+    const char *expires = id->expires_text ? id->expires_text
+                          : id->expires ? aapi_rfc3339(r->pool, id->expires)
+                          : NULL;
     apr_table_t *env = r->subprocess_env;
+    /* a fresh environment takes plain adds; one that has them (an internal
+     * redirect) gets them replaced */
+    void (*put)(apr_table_t *, const char *, const char *) =
+        apr_table_get(env, "AUTH_API_USER_ID") ? apr_table_setn
+                                               : apr_table_addn;
 
     if (!user) {
         switch (d->remote_user) {
@@ -81,14 +87,13 @@ void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
     r->ap_auth_type = AUTH_TYPE;
     ap_set_module_config(r->request_config, &auth_api_module, copy);
 
-    apr_table_setn(env, "AUTH_API_USER_ID", id->user_id);
-    apr_table_setn(env, "AUTH_API_EMAIL", id->email);
-    apr_table_setn(env, "AUTH_API_USERNAME", id->username ? id->username : "");
-    apr_table_setn(env, "AUTH_API_ROLE", id->role);
-    apr_table_setn(env, "AUTH_API_EMAIL_VERIFIED", verified);
-    apr_table_setn(env, "AUTH_API_SESSION_ID",
-                   id->session_id ? id->session_id : "");
-    apr_table_setn(env, "AUTH_API_EXPIRES", expires ? expires : "");
+    put(env, "AUTH_API_USER_ID", id->user_id);
+    put(env, "AUTH_API_EMAIL", id->email);
+    put(env, "AUTH_API_USERNAME", id->username ? id->username : "");
+    put(env, "AUTH_API_ROLE", id->role);
+    put(env, "AUTH_API_EMAIL_VERIFIED", verified);
+    put(env, "AUTH_API_SESSION_ID", id->session_id ? id->session_id : "");
+    put(env, "AUTH_API_EXPIRES", expires ? expires : "");
     if (d->forward_headers == 1) {
         apr_table_setn(r->headers_in, HEADER_PREFIX "User-Id", id->user_id);
         apr_table_setn(r->headers_in, HEADER_PREFIX "Email", id->email);
@@ -250,6 +255,7 @@ int aapi_check_authn(request_rec *r)
     id.session_id = claims.sid;
     id.email_verified = claims.email_verified;
     id.expires = claims.exp;
+    id.expires_text = claims.exp_text;
     aapi_publish_identity(r, &id, NULL);
     return OK;
 }

@@ -5,6 +5,7 @@
  */
 #include "aapi.h"
 #include "json.h"
+#include "util.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -254,4 +255,430 @@ aapi_json_t *aapi_json_envelope_err(apr_pool_t *p, const char *message,
         json_object_set_new(env, "errors", map);
     }
     return env;
+}
+
+/* ==== flat objects ==== */
+
+#define FLAT_MAX_MEMBERS 64
+#define FLAT_MAX_DEPTH   16
+
+typedef struct {
+    apr_pool_t *p;
+    const char *s, *end;
+} flat_t;
+
+/* Skips white space. */
+static void flat_ws(flat_t *f)
+{
+    while (f->s < f->end && (*f->s == ' ' || *f->s == '\t' || *f->s == '\n'
+                             || *f->s == '\r')) {
+        f->s++;
+    }
+}
+
+/* Returns the value of hex digit C, or -1. */
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads 4 hex digits at S into *CP; returns 0, or -1. */
+static int hex4(const char *s, unsigned int *cp)
+{
+    int i, v;
+    *cp = 0;
+    for (i = 0; i < 4; i++) {
+        if ((v = hexval(s[i])) < 0) {
+            return -1;
+        }
+        *cp = (*cp << 4) | (unsigned int)v;
+    }
+    return 0;
+}
+
+/* Appends code point CP as UTF-8 at *O. */
+static void put_utf8(char **o, unsigned int cp)
+{
+    char *d = *o;
+    if (cp < 0x80) {
+        *d++ = (char)cp;
+    }
+    else if (cp < 0x800) {
+        *d++ = (char)(0xc0 | (cp >> 6));
+        *d++ = (char)(0x80 | (cp & 0x3f));
+    }
+    else if (cp < 0x10000) {
+        *d++ = (char)(0xe0 | (cp >> 12));
+        *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (char)(0x80 | (cp & 0x3f));
+    }
+    else {
+        *d++ = (char)(0xf0 | (cp >> 18));
+        *d++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+        *d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (char)(0x80 | (cp & 0x3f));
+    }
+    *o = d;
+}
+
+/* Reads a string at the cursor (on its opening quote); returns it unescaped
+ * from the pool, or NULL. */
+static const char *flat_string(flat_t *f)
+{
+    const char *start, *c;
+    char *out, *o;
+    int escaped;
+
+    if (f->s >= f->end || *f->s != '"') {
+        return NULL;
+    }
+    start = ++f->s;
+    escaped = 0;
+    for (c = start; c < f->end && *c != '"'; c++) {
+        if ((unsigned char)*c < 0x20) {
+            return NULL;
+        }
+        if (*c == '\\') {
+            escaped = 1;
+            if (++c >= f->end) {
+                return NULL;
+            }
+        }
+    }
+    if (c >= f->end) {
+        return NULL;
+    }
+    if (!escaped) {
+        f->s = c + 1;
+        return apr_pstrmemdup(f->p, start, (apr_size_t)(c - start));
+    }
+    out = o = apr_palloc(f->p, (apr_size_t)(c - start) + 1);
+    for (f->s = start; f->s < c; ) {
+        unsigned int cp, lo;
+        if (*f->s != '\\') {
+            *o++ = *f->s++;
+            continue;
+        }
+        f->s++;
+        switch (*f->s++) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u':
+            if (c - f->s < 4 || hex4(f->s, &cp) != 0 || cp == 0) {
+                return NULL;
+            }
+            f->s += 4;
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (c - f->s < 6 || f->s[0] != '\\' || f->s[1] != 'u'
+                    || hex4(f->s + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff) {
+                    return NULL;
+                }
+                f->s += 6;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            }
+            else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                return NULL;
+            }
+            put_utf8(&o, cp);
+            break;
+        default:
+            return NULL;
+        }
+    }
+    *o = '\0';
+    f->s = c + 1;
+    return out;
+}
+
+/* Reads a number; sets *IS_INT and *V when it is an integer that fits.
+ * Returns 0, or -1 when it is not a JSON number. */
+static int flat_number(flat_t *f, int *is_int, apr_int64_t *v)
+{
+    const char *start = f->s;
+    int neg = 0, digits = 0, overflow = 0;
+    apr_uint64_t acc = 0;
+
+    *is_int = 1;
+    if (f->s < f->end && *f->s == '-') {
+        neg = 1;
+        f->s++;
+    }
+    if (f->s < f->end && *f->s == '0') {
+        f->s++;
+        digits = 1;
+    }
+    else {
+        while (f->s < f->end && *f->s >= '0' && *f->s <= '9') {
+            if (acc > (APR_UINT64_C(1) << 62)) {
+                overflow = 1;
+            }
+            acc = acc * 10 + (apr_uint64_t)(*f->s - '0');
+            f->s++;
+            digits++;
+        }
+    }
+    if (!digits) {
+        return -1;
+    }
+    if (f->s < f->end && *f->s == '.') {
+        *is_int = 0;
+        f->s++;
+        if (f->s >= f->end || *f->s < '0' || *f->s > '9') return -1;
+        while (f->s < f->end && *f->s >= '0' && *f->s <= '9') f->s++;
+    }
+    if (f->s < f->end && (*f->s == 'e' || *f->s == 'E')) {
+        *is_int = 0;
+        f->s++;
+        if (f->s < f->end && (*f->s == '+' || *f->s == '-')) f->s++;
+        if (f->s >= f->end || *f->s < '0' || *f->s > '9') return -1;
+        while (f->s < f->end && *f->s >= '0' && *f->s <= '9') f->s++;
+    }
+    if (*is_int) {
+        /* integers outside 64 bits are refused, as jansson does */
+        if (overflow || acc > (apr_uint64_t)APR_INT64_MAX + (apr_uint64_t)neg
+            || f->s - start > 20) {
+            return -1;
+        }
+        *v = neg ? (apr_int64_t)(0 - acc) : (apr_int64_t)acc;
+    }
+    return 0;
+}
+
+/* Reads the literal WORD; returns 0 or -1. */
+static int flat_literal(flat_t *f, const char *word, size_t n)
+{
+    if ((size_t)(f->end - f->s) < n || memcmp(f->s, word, n) != 0) {
+        return -1;
+    }
+    f->s += n;
+    return 0;
+}
+
+static int flat_skip_value(flat_t *f, int depth);
+
+/* Skips an object or array at the cursor, validating it; returns 0 or -1.
+ * Nested objects are checked for duplicate names too. */
+static int flat_skip_container(flat_t *f, int depth)
+{
+    char open = *f->s, close = open == '{' ? '}' : ']';
+    apr_array_header_t *names = NULL;
+    int first = 1;
+
+    if (depth > FLAT_MAX_DEPTH) {
+        return -1;
+    }
+    f->s++;
+    for (;;) {
+        flat_ws(f);
+        if (f->s < f->end && *f->s == close && first) {
+            f->s++;
+            return 0;
+        }
+        if (open == '{') {
+            const char *name = flat_string(f);
+            int i;
+            if (!name) {
+                return -1;
+            }
+            if (!names) {
+                names = apr_array_make(f->p, 4, sizeof(const char *));
+            }
+            for (i = 0; i < names->nelts; i++) {
+                if (!strcmp(APR_ARRAY_IDX(names, i, const char *), name)) {
+                    return -1;
+                }
+            }
+            APR_ARRAY_PUSH(names, const char *) = name;
+            flat_ws(f);
+            if (f->s >= f->end || *f->s++ != ':') {
+                return -1;
+            }
+        }
+        if (flat_skip_value(f, depth + 1) != 0) {
+            return -1;
+        }
+        first = 0;
+        flat_ws(f);
+        if (f->s < f->end && *f->s == ',') {
+            f->s++;
+            continue;
+        }
+        if (f->s < f->end && *f->s == close) {
+            f->s++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
+static int flat_skip_value(flat_t *f, int depth)
+{
+    int is_int;
+    apr_int64_t v;
+
+    flat_ws(f);
+    if (f->s >= f->end) {
+        return -1;
+    }
+    switch (*f->s) {
+    case '{': case '[': return flat_skip_container(f, depth);
+    case '"': return flat_string(f) ? 0 : -1;
+    case 't': return flat_literal(f, "true", 4);
+    case 'f': return flat_literal(f, "false", 5);
+    case 'n': return flat_literal(f, "null", 4);
+    default:  return flat_number(f, &is_int, &v);
+    }
+}
+
+/* Reads one member value into M; returns 0 or -1. */
+static int flat_value(flat_t *f, aapi_flat_member_t *m)
+{
+    const char *at;
+    int is_int;
+
+    flat_ws(f);
+    if (f->s >= f->end) {
+        return -1;
+    }
+    switch (*f->s) {
+    case '"':
+        m->type = AAPI_FLAT_STRING;
+        return (m->str = flat_string(f)) ? 0 : -1;
+    case 't':
+        m->type = AAPI_FLAT_BOOL;
+        m->boolean = 1;
+        return flat_literal(f, "true", 4);
+    case 'f':
+        m->type = AAPI_FLAT_BOOL;
+        return flat_literal(f, "false", 5);
+    case 'n':
+        m->type = AAPI_FLAT_NULL;
+        return flat_literal(f, "null", 4);
+    case '[':
+        /* an array of strings is kept; any other array is only checked */
+        at = f->s;
+        m->type = AAPI_FLAT_STRINGS;
+        m->strs = apr_array_make(f->p, 2, sizeof(const char *));
+        f->s++;
+        flat_ws(f);
+        if (f->s < f->end && *f->s == ']') {
+            f->s++;
+            return 0;
+        }
+        for (;;) {
+            const char *str;
+            flat_ws(f);
+            if (f->s >= f->end || *f->s != '"' || !(str = flat_string(f))) {
+                break;
+            }
+            APR_ARRAY_PUSH(m->strs, const char *) = str;
+            flat_ws(f);
+            if (f->s < f->end && *f->s == ',') {
+                f->s++;
+                continue;
+            }
+            if (f->s < f->end && *f->s == ']') {
+                f->s++;
+                return 0;
+            }
+            return -1;
+        }
+        f->s = at;
+        m->type = AAPI_FLAT_OTHER;
+        m->strs = NULL;
+        return flat_skip_container(f, 1);
+    case '{':
+        m->type = AAPI_FLAT_OTHER;
+        return flat_skip_container(f, 1);
+    default:
+        if (flat_number(f, &is_int, &m->num) != 0) {
+            return -1;
+        }
+        m->type = is_int ? AAPI_FLAT_INT : AAPI_FLAT_OTHER;
+        return 0;
+    }
+}
+
+apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, const char *buf,
+                                         size_t len)
+{
+    flat_t f;
+    apr_array_header_t *members;
+    int i;
+
+    if (!aapi_utf8_valid(buf, len)) {
+        return NULL;
+    }
+    f.p = p;
+    f.s = buf;
+    f.end = buf + len;
+    members = apr_array_make(p, 16, sizeof(aapi_flat_member_t));
+    flat_ws(&f);
+    if (f.s >= f.end || *f.s++ != '{') {
+        return NULL;
+    }
+    flat_ws(&f);
+    if (f.s < f.end && *f.s == '}') {
+        f.s++;
+    }
+    else {
+        for (;;) {
+            aapi_flat_member_t *m;
+            const char *name;
+
+            flat_ws(&f);
+            if (!(name = flat_string(&f)) || members->nelts >= FLAT_MAX_MEMBERS) {
+                return NULL;
+            }
+            for (i = 0; i < members->nelts; i++) {
+                const char *other =
+                    APR_ARRAY_IDX(members, i, aapi_flat_member_t).name;
+                if (other[0] == name[0] && !strcmp(other, name)) {
+                    return NULL;
+                }
+            }
+            m = apr_array_push(members);
+            memset(m, 0, sizeof(*m));
+            m->name = name;
+            flat_ws(&f);
+            if (f.s >= f.end || *f.s++ != ':' || flat_value(&f, m) != 0) {
+                return NULL;
+            }
+            flat_ws(&f);
+            if (f.s < f.end && *f.s == ',') {
+                f.s++;
+                continue;
+            }
+            if (f.s < f.end && *f.s == '}') {
+                f.s++;
+                break;
+            }
+            return NULL;
+        }
+    }
+    flat_ws(&f);
+    return f.s == f.end ? members : NULL;
+}
+
+const aapi_flat_member_t *aapi_flat_get(const apr_array_header_t *m,
+                                        const char *name)
+{
+    int i;
+
+    for (i = 0; i < m->nelts; i++) {
+        const aapi_flat_member_t *e = &APR_ARRAY_IDX(m, i, aapi_flat_member_t);
+        if (e->name[0] == name[0] && !strcmp(e->name, name)) {
+            return e;
+        }
+    }
+    return NULL;
 }

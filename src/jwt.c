@@ -91,49 +91,58 @@ static unsigned char *decode_segment(apr_pool_t *p, const char *start,
     return buf;
 }
 
-/* Returns 1 when V is a JSON number, setting *OUT to its whole seconds. */
-static int numeric_date(aapi_json_t *obj, const char *key, apr_int64_t *out,
-                        int *present)
+/* Reads NumericDate claim NAME of M into *OUT; returns 1 when present, 0
+ * when absent, -1 when it is not an integer. */
+static int numeric_date(const apr_array_header_t *m, const char *name,
+                        apr_int64_t *out)
 {
-    apr_int64_t v;
-    int rc = aapi_json_get_int(obj, key, &v);
+    const aapi_flat_member_t *e = aapi_flat_get(m, name);
 
-    *present = rc != 0;
-    if (rc == 1) {
-        *out = v;
-        return 1;
+    if (!e) {
+        return 0;
     }
-    return rc == 0;     /* absent is fine here; other types are not */
+    if (e->type != AAPI_FLAT_INT) {
+        return -1;
+    }
+    *out = e->num;
+    return 1;
 }
 
-/* Returns 1 when AUD (string or array of strings) contains WANT. */
-static int audience_matches(aapi_json_t *aud, const char *want)
+/* Returns 1 when claim AUD (a string or an array of strings) holds WANT. */
+static int audience_matches(const aapi_flat_member_t *aud, const char *want)
 {
-    const char *s = aapi_json_string_value(aud);
-    size_t i, n;
+    int i;
 
-    if (s) {
-        return strcmp(s, want) == 0;
+    if (aud->type == AAPI_FLAT_STRING) {
+        return strcmp(aud->str, want) == 0;
     }
-    n = aapi_json_array_size(aud);
-    for (i = 0; i < n && i < 32; i++) {
-        s = aapi_json_string_value(aapi_json_array_get(aud, i));
-        if (s && strcmp(s, want) == 0) {
+    if (aud->type != AAPI_FLAT_STRINGS) {
+        return 0;
+    }
+    for (i = 0; i < aud->strs->nelts && i < 32; i++) {
+        if (!strcmp(APR_ARRAY_IDX(aud->strs, i, const char *), want)) {
             return 1;
         }
     }
     return 0;
 }
 
-/* Copies string claim KEY of OBJ into *OUT from P; returns -1 when it has
- * another type, 0 when absent, 1 when set. */
-static int string_claim(apr_pool_t *p, aapi_json_t *obj, const char *key,
+/* Sets *OUT to string claim NAME of M (NULL when absent or null); returns
+ * -1 when it has another type, else 0. */
+static int string_claim(const apr_array_header_t *m, const char *name,
                         const char **out)
 {
-    const char *s = NULL;
-    int rc = aapi_json_get_str(obj, key, NULL, &s);
-    *out = rc == 1 ? apr_pstrdup(p, s) : NULL;
-    return rc;
+    const aapi_flat_member_t *e = aapi_flat_get(m, name);
+
+    *out = NULL;
+    if (!e || e->type == AAPI_FLAT_NULL) {
+        return 0;
+    }
+    if (e->type != AAPI_FLAT_STRING) {
+        return -1;
+    }
+    *out = e->str;
+    return 0;
 }
 
 aapi_jwt_err_t aapi_jwt_verify(apr_pool_t *p, const aapi_key_t *key,
@@ -143,21 +152,18 @@ aapi_jwt_err_t aapi_jwt_verify(apr_pool_t *p, const aapi_key_t *key,
 {
     const char *dot1, *dot2;
     unsigned char *hdr, *pay, *sig;
-    size_t hlen, plen, slen, maclen, i;
+    size_t hlen, plen, slen, maclen;
     unsigned char mac[EVP_MAX_MD_SIZE];
-    aapi_json_t *h, *c, *aud;
-    const char *alg = NULL;
+    const apr_array_header_t *h, *c;
+    const aapi_flat_member_t *alg, *typ, *aud, *ev;
     apr_int64_t exp = 0, nbf = 0, iat = 0;
     int has_exp, has_nbf, has_iat, verified = 0;
 
     if (len > AAPI_MAX_TOKEN_LEN) {
         return AAPI_JWT_TOO_LONG;
     }
-    for (i = 0; i < len; i++) {
-        char ch = token[i];
-        if (!(apr_isalnum(ch) || ch == '-' || ch == '_' || ch == '.')) {
-            return AAPI_JWT_MALFORMED;
-        }
+    if (!aapi_b64url_charset_ok(token, len, '.')) {
+        return AAPI_JWT_MALFORMED;
     }
     dot1 = memchr(token, '.', len);
     dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
@@ -171,22 +177,22 @@ aapi_jwt_err_t aapi_jwt_verify(apr_pool_t *p, const aapi_key_t *key,
         return AAPI_JWT_BAD_HEADER;
     }
     hdr = decode_segment(p, token, (size_t)(dot1 - token), &hlen);
-    if (!hdr || aapi_json_parse_object(p, (const char *)hdr, hlen, &h) != AAPI_OK) {
+    if (!hdr || !(h = aapi_json_flat_parse(p, (const char *)hdr, hlen))) {
         return AAPI_JWT_BAD_HEADER;
     }
-    if (aapi_json_get_str(h, "alg", NULL, &alg) != 1
-        || strcmp(alg, aapi_alg_name(aapi_key_alg(key))) != 0) {
+    alg = aapi_flat_get(h, "alg");
+    if (!alg || alg->type != AAPI_FLAT_STRING
+        || strcmp(alg->str, aapi_alg_name(aapi_key_alg(key))) != 0) {
         return AAPI_JWT_BAD_ALG;
     }
-    if (aapi_json_has(h, "crit") || aapi_json_has(h, "kid")) {
+    if (aapi_flat_get(h, "crit") || aapi_flat_get(h, "kid")) {
         return AAPI_JWT_BAD_HEADER;
     }
-    if (aapi_json_has(h, "typ")) {
-        const char *typ = NULL;
-        if (aapi_json_get_str(h, "typ", NULL, &typ) != 1
-            || (strcasecmp(typ, "JWT") != 0 && strcasecmp(typ, "at+jwt") != 0)) {
-            return AAPI_JWT_BAD_HEADER;
-        }
+    if ((typ = aapi_flat_get(h, "typ"))
+        && (typ->type != AAPI_FLAT_STRING
+            || (strcasecmp(typ->str, "JWT") != 0
+                && strcasecmp(typ->str, "at+jwt") != 0))) {
+        return AAPI_JWT_BAD_HEADER;
     }
 
     /* signature, in constant time, before anything in the payload counts */
@@ -205,12 +211,12 @@ aapi_jwt_err_t aapi_jwt_verify(apr_pool_t *p, const aapi_key_t *key,
 
     /* claims */
     pay = decode_segment(p, dot1 + 1, (size_t)(dot2 - dot1 - 1), &plen);
-    if (!pay || aapi_json_parse_object(p, (const char *)pay, plen, &c) != AAPI_OK) {
+    if (!pay || !(c = aapi_json_flat_parse(p, (const char *)pay, plen))) {
         return AAPI_JWT_BAD_PAYLOAD;
     }
-    if (!numeric_date(c, "exp", &exp, &has_exp)
-        || !numeric_date(c, "nbf", &nbf, &has_nbf)
-        || !numeric_date(c, "iat", &iat, &has_iat)) {
+    if ((has_exp = numeric_date(c, "exp", &exp)) < 0
+        || (has_nbf = numeric_date(c, "nbf", &nbf)) < 0
+        || (has_iat = numeric_date(c, "iat", &iat)) < 0) {
         return AAPI_JWT_BAD_PAYLOAD;
     }
     if (!has_exp) {
@@ -224,19 +230,19 @@ aapi_jwt_err_t aapi_jwt_verify(apr_pool_t *p, const aapi_key_t *key,
         return AAPI_JWT_NOT_YET;
     }
     memset(out, 0, sizeof(*out));
-    if (string_claim(p, c, "iss", &out->iss) < 0
-        || string_claim(p, c, "sub", &out->sub) < 0
-        || string_claim(p, c, "sid", &out->sid) < 0
-        || string_claim(p, c, "jti", &out->jti) < 0
-        || string_claim(p, c, "role", &out->role) < 0
-        || string_claim(p, c, "email", &out->email) < 0
-        || string_claim(p, c, "username", &out->username) < 0) {
+    if (string_claim(c, "iss", &out->iss) < 0
+        || string_claim(c, "sub", &out->sub) < 0
+        || string_claim(c, "sid", &out->sid) < 0
+        || string_claim(c, "jti", &out->jti) < 0
+        || string_claim(c, "role", &out->role) < 0
+        || string_claim(c, "email", &out->email) < 0
+        || string_claim(c, "username", &out->username) < 0) {
         return AAPI_JWT_BAD_PAYLOAD;
     }
     if (check->issuer && (!out->iss || strcmp(out->iss, check->issuer) != 0)) {
         return AAPI_JWT_BAD_ISSUER;
     }
-    aud = aapi_json_get(c, "aud");
+    aud = aapi_flat_get(c, "aud");
     if (check->audience) {
         if (!aud || !audience_matches(aud, check->audience)) {
             return AAPI_JWT_BAD_AUDIENCE;
@@ -246,8 +252,11 @@ aapi_jwt_err_t aapi_jwt_verify(apr_pool_t *p, const aapi_key_t *key,
     if (!out->sub || !out->sid) {
         return AAPI_JWT_MISSING_CLAIM;
     }
-    if (aapi_json_get_bool(c, "email_verified", &out->email_verified) < 0) {
-        return AAPI_JWT_BAD_PAYLOAD;
+    if ((ev = aapi_flat_get(c, "email_verified"))) {
+        if (ev->type != AAPI_FLAT_BOOL) {
+            return AAPI_JWT_BAD_PAYLOAD;
+        }
+        out->email_verified = ev->boolean;
     }
     out->exp = exp;
     out->nbf = has_nbf ? nbf : 0;

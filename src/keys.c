@@ -1,7 +1,8 @@
 /*
  * keys.c - level 2: keys loaded at start-up, each bound to one algorithm.
- * An HMAC key keeps a MAC context initialised with the secret once; every
- * signature duplicates it instead of fetching the algorithm again.
+ * An HMAC key keeps the two digest states of RFC 2104 (after key^ipad and
+ * key^opad), computed once; every signature copies them instead of fetching
+ * the algorithm and absorbing the key again.
  */
 #include "aapi.h"
 #include "keys.h"
@@ -14,9 +15,9 @@
 
 struct aapi_key {
     int alg;
-    EVP_MAC *mac;
-    EVP_MAC_CTX *ctx;          /* initialised with the secret; never used
-                                * directly, only duplicated */
+    EVP_MD *md;
+    EVP_MD_CTX *inner;         /* the digest after key XOR ipad (RFC 2104) */
+    EVP_MD_CTX *outer;         /* the digest after key XOR opad            */
 };
 
 static const struct {
@@ -56,20 +57,21 @@ const char *aapi_alg_name(int alg)
 static apr_status_t key_cleanup(void *data)
 {
     aapi_key_t *k = data;
-    EVP_MAC_CTX_free(k->ctx);
-    EVP_MAC_free(k->mac);
-    k->ctx = NULL;
-    k->mac = NULL;
+    EVP_MD_CTX_free(k->inner);
+    EVP_MD_CTX_free(k->outer);
+    EVP_MD_free(k->md);
+    k->inner = k->outer = NULL;
+    k->md = NULL;
     return APR_SUCCESS;
 }
 
 aapi_key_t *aapi_key_hmac(apr_pool_t *p, int alg, const unsigned char *secret,
                           size_t len)
 {
-    aapi_key_t *k;
-    OSSL_PARAM params[2];
+    unsigned char block[128], ipad[128], opad[128];
     const char *digest = NULL;
-    int i;
+    aapi_key_t *k;
+    int i, bs;
 
     for (i = 0; alg_table[i].name; i++) {
         if (alg_table[i].alg == alg) {
@@ -81,22 +83,40 @@ aapi_key_t *aapi_key_hmac(apr_pool_t *p, int alg, const unsigned char *secret,
     }
     k = apr_pcalloc(p, sizeof(*k));
     k->alg = alg;
-    k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!k->mac) {
-        return NULL;
-    }
-    k->ctx = EVP_MAC_CTX_new(k->mac);
+    k->md = EVP_MD_fetch(NULL, digest, NULL);
+    k->inner = EVP_MD_CTX_new();
+    k->outer = EVP_MD_CTX_new();
     apr_pool_cleanup_register(p, k, key_cleanup, apr_pool_cleanup_null);
-    if (!k->ctx) {
+    if (!k->md || !k->inner || !k->outer) {
         return NULL;
     }
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *)digest, 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(k->ctx, secret, len, params) != 1) {
+    bs = EVP_MD_get_block_size(k->md);
+    if (bs <= 0 || bs > (int)sizeof(block)) {
         return NULL;
     }
-    return k;
+    /* RFC 2104: a key longer than the block is replaced by its digest */
+    memset(block, 0, sizeof(block));
+    if (len > (size_t)bs) {
+        unsigned int dl = 0;
+        if (EVP_Digest(secret, len, block, &dl, k->md, NULL) != 1) {
+            return NULL;
+        }
+    }
+    else {
+        memcpy(block, secret, len);
+    }
+    for (i = 0; i < bs; i++) {
+        ipad[i] = block[i] ^ 0x36;
+        opad[i] = block[i] ^ 0x5c;
+    }
+    i = EVP_DigestInit_ex(k->inner, k->md, NULL) == 1
+        && EVP_DigestUpdate(k->inner, ipad, (size_t)bs) == 1
+        && EVP_DigestInit_ex(k->outer, k->md, NULL) == 1
+        && EVP_DigestUpdate(k->outer, opad, (size_t)bs) == 1;
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
+    return i ? k : NULL;
 }
 
 int aapi_key_alg(const aapi_key_t *key)
@@ -107,16 +127,23 @@ int aapi_key_alg(const aapi_key_t *key)
 size_t aapi_key_mac(const aapi_key_t *key, const unsigned char *data,
                     size_t len, unsigned char *out)
 {
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(key->ctx);
-    size_t outlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char ih[EVP_MAX_MD_SIZE];
+    unsigned int ilen = 0, olen = 0;
+    int ok;
 
     if (!ctx) {
         return 0;
     }
-    if (EVP_MAC_update(ctx, data, len) != 1
-        || EVP_MAC_final(ctx, out, &outlen, EVP_MAX_MD_SIZE) != 1) {
-        outlen = 0;
-    }
-    EVP_MAC_CTX_free(ctx);
-    return outlen;
+    /* HMAC = H(key^opad || H(key^ipad || data)), from the two states made
+     * once when the key was loaded */
+    ok = EVP_MD_CTX_copy_ex(ctx, key->inner) == 1
+         && EVP_DigestUpdate(ctx, data, len) == 1
+         && EVP_DigestFinal_ex(ctx, ih, &ilen) == 1
+         && EVP_MD_CTX_copy_ex(ctx, key->outer) == 1
+         && EVP_DigestUpdate(ctx, ih, ilen) == 1
+         && EVP_DigestFinal_ex(ctx, out, &olen) == 1;
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_cleanse(ih, sizeof(ih));
+    return ok ? olen : 0;
 }

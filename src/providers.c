@@ -145,15 +145,20 @@ static authn_status basic_check(request_rec *r, const char *user,
         return AUTH_DENIED;
     }
     if ((st = aapi_store_open(r, &db)) != AAPI_OK) {
+        if (have_key) aapi_credcache_drop(key);
         return AUTH_GENERAL_ERROR;
     }
     st = aapi_store_user_by_login(db, aapi_ascii_lower(r->pool, user), &u);
     if (st != AAPI_OK && st != AAPI_NOT_FOUND) {
+        if (have_key) aapi_credcache_drop(key);
         return AUTH_GENERAL_ERROR;
     }
     ok = aapi_password_verify(r->pool, password,
                               u ? u->password_hash : c->dummy_hash);
     if (!u || !ok || u->disabled) {
+        if (have_key) {
+            aapi_credcache_drop(key);
+        }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(1002)
                       "Basic login refused%s%s", u ? " for user " : "",
                       u ? u->id : "");

@@ -37,13 +37,20 @@ typedef struct {
     int email_verified;
     char sub[MAX_ID], sid[MAX_ID], role[MAX_ROLE], email[MAX_EMAIL];
     char username[MAX_USERNAME];
+    char exp_text[24];             /* exp as RFC 3339, made once */
     int has_username;
 } slot_t;
 
 #define CRED_SLOTS 256
 
+/* Seconds past its trust during which an entry still answers while one
+ * request re-verifies it, so that expiry does not send every thread to
+ * bcrypt at once. */
+#define CRED_STALE_GRACE 30
+
 typedef struct {
     int used;
+    int revalidating;              /* one request is re-verifying it */
     unsigned char key[AAPI_CRED_KEY_LEN];
     apr_uint32_t epoch;
     apr_int64_t trust_until;
@@ -143,7 +150,7 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
 #if APR_HAS_THREADS
     apr_thread_mutex_lock(lock);
 #endif
-    hit = s->len == len && CRYPTO_memcmp(s->token, token, len) == 0
+    hit = s->len == len && aapi_ct_equal_long(s->token, token, len)
           && s->epoch == aapi_revocation_epoch() && now <= s->trust_until
           && now <= s->exp + leeway;
     if (hit) {
@@ -157,6 +164,7 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
         out->exp = s->exp;
         out->iat = s->iat;
         out->nbf = s->nbf;
+        out->exp_text = apr_pstrdup(p, s->exp_text);
     }
 #if APR_HAS_THREADS
     apr_thread_mutex_unlock(lock);
@@ -187,6 +195,7 @@ void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
         s->exp = cl->exp;
         s->iat = cl->iat;
         s->nbf = cl->nbf;
+        aapi_rfc3339_to(s->exp_text, sizeof(s->exp_text), cl->exp);
         s->epoch = epoch;
         s->trust_until = trust_until;
         s->len = len;
@@ -257,7 +266,13 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
     apr_thread_mutex_lock(lock);
 #endif
     hit = s->used && CRYPTO_memcmp(s->key, key, AAPI_CRED_KEY_LEN) == 0
-          && s->epoch == aapi_revocation_epoch() && now <= s->trust_until;
+          && s->epoch == aapi_revocation_epoch()
+          && now <= s->trust_until + CRED_STALE_GRACE;
+    if (hit && now > s->trust_until && !s->revalidating) {
+        /* this request re-verifies; the others keep the answer meanwhile */
+        s->revalidating = 1;
+        hit = 0;
+    }
     if (hit) {
         out->user_id = apr_pstrdup(p, s->user_id);
         out->email = apr_pstrdup(p, s->email);
@@ -285,6 +300,7 @@ void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
     apr_thread_mutex_lock(lock);
 #endif
     s->used = 0;
+    s->revalidating = 0;
     if (put_str(s->user_id, MAX_ID, id->user_id)
         && put_str(s->email, MAX_EMAIL, id->email)
         && put_str(s->role, MAX_ROLE, id->role)
@@ -295,6 +311,26 @@ void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
         s->epoch = epoch;
         s->trust_until = trust_until;
         s->used = 1;
+    }
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(lock);
+#endif
+}
+
+void aapi_credcache_drop(const unsigned char key[AAPI_CRED_KEY_LEN])
+{
+    cred_slot_t *s;
+
+    if (!creds) {
+        return;
+    }
+    s = cred_slot_of(key);
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(lock);
+#endif
+    if (s->used && CRYPTO_memcmp(s->key, key, AAPI_CRED_KEY_LEN) == 0) {
+        s->used = 0;
+        s->revalidating = 0;
     }
 #if APR_HAS_THREADS
     apr_thread_mutex_unlock(lock);

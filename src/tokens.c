@@ -195,6 +195,7 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
     pair->refresh_token = next;
     pair->refresh_expires_in = aapi_cfg_refresh_ttl(c);
     pair->session_id = sess->id;
+    aapi_session_mark_live(r, c, sess->id);
     return aapi_tokens_sign_access(p, c, *user, sess->id, pair);
 }
 
@@ -203,10 +204,12 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
 #define STATE_LIVE  "L"
 #define STATE_ENDED "E"
 
-/* Returns the cache key of session SID, from P. */
+/* Returns the cache key of session SID, from P. The random id comes first:
+ * shmcb picks its sub-cache by the first byte of the key, so a common prefix
+ * would crowd every session into one sixteenth of the cache. */
 static const char *session_key(apr_pool_t *p, const char *sid)
 {
-    return apr_pstrcat(p, "aapi:s:", sid, NULL);
+    return apr_pstrcat(p, sid, ":aapi-session", NULL);
 }
 
 /* Returns 1 when the shared cache records session SID as ended. */
@@ -238,6 +241,9 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
     if ((st = aapi_store_open(r, &db)) != AAPI_OK) {
         return st;
     }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AAPI_LOGNO(0702)
+                  "session %s not in the shared cache: asking the database",
+                  sid);
     st = aapi_store_session_live(db, sid, aapi_now());
     if (st == AAPI_OK) {
         ttl = apr_time_from_sec(aapi_cfg_session_cache_ttl(c));
@@ -250,6 +256,15 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
         return AAPI_INVALID_TOKEN;
     }
     return st;
+}
+
+void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
+                            const char *sid)
+{
+    apr_time_t ttl = apr_time_from_sec(aapi_cfg_session_cache_ttl(c));
+
+    aapi_cache_set(c->cache, r->server, session_key(r->pool, sid), STATE_LIVE,
+                   1, apr_time_now() + ttl, r->pool);
 }
 
 void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,

@@ -18,15 +18,30 @@
 static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* Returns the value of base64url digit C, or -1. */
-static int b64url_value(unsigned char c)
+/* The value of each byte as a base64url digit, or 64 for none. */
+static const unsigned char b64url_values[256] = {
+#define X64 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64
+    X64, X64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
+    64,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 63,
+    64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
+    X64, X64, X64, X64, X64, X64, X64, X64
+#undef X64
+};
+
+int aapi_b64url_charset_ok(const char *s, size_t n, char extra)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
+    unsigned int bad = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bad |= (unsigned int)(b64url_values[c] > 63 && c != (unsigned char)extra);
+    }
+    return !bad;
 }
 
 size_t aapi_b64url_enclen(size_t len)
@@ -74,12 +89,27 @@ int aapi_b64url_decode(unsigned char *out, size_t *outlen,
     if (inlen % 4 == 1) {
         return -1;
     }
-    for (i = 0; i < inlen; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0) {
+    /* four characters, three bytes a step */
+    for (i = 0; i + 4 <= inlen; i += 4) {
+        unsigned int a = b64url_values[(unsigned char)in[i]];
+        unsigned int b = b64url_values[(unsigned char)in[i + 1]];
+        unsigned int c = b64url_values[(unsigned char)in[i + 2]];
+        unsigned int d = b64url_values[(unsigned char)in[i + 3]];
+        unsigned int v;
+        if ((a | b | c | d) > 63) {
             return -1;
         }
-        acc = (acc << 6) | (unsigned int)v;
+        v = (a << 18) | (b << 12) | (c << 6) | d;
+        out[o++] = (unsigned char)(v >> 16);
+        out[o++] = (unsigned char)(v >> 8);
+        out[o++] = (unsigned char)v;
+    }
+    for (; i < inlen; i++) {
+        unsigned int v = b64url_values[(unsigned char)in[i]];
+        if (v > 63) {
+            return -1;
+        }
+        acc = (acc << 6) | v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
@@ -139,6 +169,25 @@ int aapi_ct_equal(const void *a, const void *b, size_t n)
     return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+int aapi_ct_equal_long(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    apr_uint64_t acc = 0, wa, wb;
+    size_t i = 0;
+
+    /* eight bytes a step, every byte always read: no early exit */
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&wa, x + i, 8);
+        memcpy(&wb, y + i, 8);
+        acc |= wa ^ wb;
+    }
+    for (; i < n; i++) {
+        acc |= (apr_uint64_t)(x[i] ^ y[i]);
+    }
+    /* 1 when acc is zero, computed without a branch on it */
+    return (int)(((acc | (~acc + 1)) >> 63) ^ 1);
+}
+
 int aapi_ct_streq(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -172,17 +221,57 @@ apr_int64_t aapi_now(void)
     return (apr_int64_t)apr_time_sec(apr_time_now());
 }
 
+/* Writes the N-digit decimal V at D. */
+static void digits(char *d, int n, apr_int64_t v)
+{
+    while (n-- > 0) {
+        d[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+char *aapi_rfc3339_to(char *buf, size_t n, apr_int64_t t)
+{
+    apr_int64_t days, secs, z, era, doe, yoe, y, doy, mp, d, m;
+
+    if (n < 21 || t < 0 || t > APR_INT64_C(253402300799)) {
+        apr_cpystrn(buf, "1970-01-01T00:00:00Z", n);
+        return buf;
+    }
+    /* the civil date of a day number (H. Hinnant's days_from_civil,
+     * inverted), for years 1970-9999 */
+    days = t / 86400;
+    secs = t % 86400;
+    z = days + 719468;
+    era = z / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    digits(buf, 4, y);
+    buf[4] = '-';
+    digits(buf + 5, 2, m);
+    buf[7] = '-';
+    digits(buf + 8, 2, d);
+    buf[10] = 'T';
+    digits(buf + 11, 2, secs / 3600);
+    buf[13] = ':';
+    digits(buf + 14, 2, secs / 60 % 60);
+    buf[16] = ':';
+    digits(buf + 17, 2, secs % 60);
+    buf[19] = 'Z';
+    buf[20] = '\0';
+    return buf;
+}
+
 char *aapi_rfc3339(apr_pool_t *p, apr_int64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
     char buf[32];
-
-    if (!gmtime_r(&tt, &tm)) {
-        return apr_pstrdup(p, "1970-01-01T00:00:00Z");
-    }
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return apr_pstrdup(p, buf);
+    return apr_pstrdup(p, aapi_rfc3339_to(buf, sizeof(buf), t));
 }
 
 /* ==== units ==== */
@@ -258,6 +347,17 @@ int aapi_utf8_valid(const char *str, size_t n)
         size_t len, k;
         unsigned int cp;
 
+        /* eight ASCII bytes without NUL at a time: the common case */
+        if (i + 8 <= n) {
+            apr_uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!(w & APR_UINT64_C(0x8080808080808080))
+                && !((w - APR_UINT64_C(0x0101010101010101)) & ~w
+                     & APR_UINT64_C(0x8080808080808080))) {
+                i += 8;
+                continue;
+            }
+        }
         if (c == 0) {
             return 0;
         }

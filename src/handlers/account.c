@@ -119,6 +119,7 @@ int aapi_ep_register(request_rec *r, aapi_srv_cfg_t *c)
         || (st = aapi_store_create_user(db, u, &sess)) != AAPI_OK) {
         return aapi_http_send_status(r, st, NULL);
     }
+    aapi_session_mark_live(r, c, sess.id);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0502)
                   "registered user %s, session %s", u->id, sess.id);
     return aapi_send_tokens(r, c, HTTP_CREATED, "Registration successful", u,
@@ -196,6 +197,7 @@ int aapi_ep_login(request_rec *r, aapi_srv_cfg_t *c)
         || (st = aapi_store_create_session(db, &sess)) != AAPI_OK) {
         return aapi_http_send_status(r, st, NULL);
     }
+    aapi_session_mark_live(r, c, sess.id);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0504)
                   "user %s logged in, session %s", u->id, sess.id);
     return aapi_send_tokens(r, c, HTTP_OK, "Login successful", u, &pair);

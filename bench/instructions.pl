@@ -1,0 +1,350 @@
+#!/usr/bin/perl
+# bench/instructions.pl - "make bench-instructions": instructions per
+# request (valgrind --tool=callgrind, Ir) of httpd -X (prefork, one process)
+# serving the 1 KiB file (a) unprotected, (b) with the same access token every
+# time, (b-cold) with a token it has never seen (a session of its own, made
+# by a login beforehand), (c) with the same Basic credentials every time.
+#
+# Each scenario runs twice under callgrind: start, one warm-up request of the
+# scenario, stop; and start, the same warm-up, N more requests on the same
+# keep-alive connection, stop. Per request = (Ir(N) - Ir(warm-up)) / N:
+# start-up, the warm-up (first sight of a token, the Basic hash) and
+# shut-down cancel out.
+#
+#   BENCH_N         requests per measured run (200)
+#   BENCH_TIMEOUT   whole run, seconds (900)
+#   BENCH_KEEP=1    keep the temporary ServerRoot (callgrind files in out/)
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use AapiBench qw(say_ die_ with_deadline make_root as_user_prefix remove_root free_port
+                 write_conf start_process stop_process wait_listening http_open
+                 http_req register_user login_user basic_header results_write
+                 check_status);
+use Time::HiRes qw(time);
+
+my $N       = $ENV{BENCH_N}       || 200;
+my $TIMEOUT = $ENV{BENCH_TIMEOUT} || 900;
+$N =~ /^\d+$/ && $N >= 10 && $N <= 5000 or die_ 'BENCH_N: 10 to 5000';
+$TIMEOUT =~ /^\d+$/ or die_ 'BENCH_TIMEOUT: seconds';
+-x '/usr/bin/valgrind' or die_ 'valgrind is missing (make bench-instructions '
+                             . 'installs it as root)';
+
+# Settings of the measured server, and why:
+#  - bcrypt 4: only the warm-up and the logins that mint the tokens hash a
+#    password; the measured requests never do (cache), so the cost does not
+#    enter the per-request figure, only the run time under valgrind.
+#  - AuthAPIAccessTTL 1h: the minted tokens stay valid through all runs.
+#  - AuthAPISessionCacheTTL 1h: under callgrind N requests take many seconds;
+#    with the 5 s default the per-process caches would expire in the middle
+#    and a few "warm" requests would be cold ones. At full speed a re-check
+#    every 5 s is spread over thousands of requests; its cost is (b-cold).
+my $EXTRA = "AuthAPIAccessTTL 1h\nAuthAPISessionCacheTTL 1h\n";
+
+my ($root, $pid);
+our @fresh;     # tokens issued by the server under callgrind (b-fresh)
+my $cleaned;
+sub cleanup {
+    return if $cleaned++;
+    stop_process($pid, 60) if $pid;
+    if ($root) {
+        if ($ENV{BENCH_KEEP}) { say_ "kept $root" } else { remove_root($root) }
+    }
+}
+END { my $rc = $?; cleanup(); $? = $rc }
+$SIG{INT} = $SIG{TERM} = $SIG{HUP} = sub { die "bench: interrupted\n" };
+
+my $ok = eval { with_deadline($TIMEOUT, 'make bench-instructions', \&main); 1 };
+if (!$ok) {
+    print STDERR $@;
+    for my $log (glob($root ? "$root/logs/*-error.log" : '')) {
+        print STDERR "---- $log (tail) ----\n", `tail -n 15 '$log'`;
+    }
+    cleanup();
+    exit 1;
+}
+exit 0;
+
+sub main {
+    my $t0 = time;
+    $root = make_root();
+    my $port = free_port();
+
+    # 1. an ordinary httpd on the same database: the account, the warm
+    #    token, and N+1 tokens of N+1 sessions for the cold runs
+    my $conf = write_conf($root, 'mint', port => $port, mpm => 'prefork',
+                          cost => 4, extra => $EXTRA);
+    $pid = start_process('httpd (mint)', "$root/logs/mint-stdout.log",
+                         $AapiBench::APACHE, '-f', $conf, '-DFOREGROUND');
+    close(wait_listening($port, $pid, 30, "$root/logs/mint-error.log"));
+    my $warm = register_user($port);
+    my @cold = map { login_user($port) } 0 .. $N;
+    my %seen;
+    $seen{$_}++ and die_ 'two logins gave the same token' for @cold, $warm;
+    check_status($port, '/jwt/file.bin', 401);
+    check_status($port, '/basic/file.bin', 401);
+    check_status($port, '/jwt/file.bin', 200, "Authorization: Bearer $warm");
+    check_status($port, '/basic/file.bin', 200, basic_header());
+    stop_process($pid, 30);
+    $pid = undef;
+    say_ sprintf 'account and %d tokens ready (%.0fs)', scalar(@cold),
+                 time - $t0;
+
+    # 2. the callgrind runs
+    my $cg = write_conf($root, 'cg', port => $port, mpm => 'prefork',
+                        cost => 4, extra => $EXTRA, as_user => 1);
+    my %scen = (
+        a     => { label => '(a) unprotected',
+                   path  => '/plain/file.bin', hdr => sub { () } },
+        b     => { label => '(b) Bearer, warm',
+                   path  => '/jwt/file.bin',
+                   hdr   => sub { ("Authorization: Bearer $warm") } },
+        bcold => { label => '(b-cold) Bearer, new token',
+                   path  => '/jwt/file.bin',
+                   hdr   => sub { ("Authorization: Bearer $cold[$_[0]]") } },
+        # the first request with a token this server has just issued: a
+        # user signs in, then opens a page. The N+1 logins run in both the
+        # base and the full run, so they cancel out of the difference.
+        bfresh => { label => '(b-fresh) Bearer, just issued',
+                    path  => '/jwt/file.bin',
+                    prelude => \&login_on_socket,
+                    hdr   => sub { ("Authorization: Bearer $fresh[$_[0]]") } },
+        c     => { label => '(c) Basic, warm',
+                   path  => '/basic/file.bin',
+                   hdr   => sub { (basic_header()) } },
+    );
+    my @order = qw(a b bcold bfresh c);
+    for my $k (@order) {
+        my $s = $scen{$k};
+        $s->{base} = callgrind_run($cg, $port, "$k-0", $s, 0);
+        $s->{full} = callgrind_run($cg, $port, "$k-$N", $s, $N);
+        $s->{per}  = ($s->{full}{ir} - $s->{base}{ir}) / $N;
+        # the module's own share: inclusive Ir of its hook / provider
+        $s->{gfull} = call_graph($s->{full}{file});
+        $s->{gbase} = call_graph($s->{base}{file});
+        for my $fn (qw(aapi_check_authn basic_check)) {
+            my $d = ($s->{gfull}{$fn}{incl} || 0)
+                  - ($s->{gbase}{$fn}{incl} || 0);
+            $s->{own}{$fn} = $d / $N if $d;
+        }
+        say_ sprintf '%-28s %10.0f Ir/request (%.0fs so far)', $s->{label},
+                     $s->{per}, time - $t0;
+    }
+
+    my $plain = $scen{a}{per};
+    my $out = sprintf "%s  valgrind --tool=callgrind, apache2 -X (prefork), "
+        . "N=%d requests on one keep-alive connection after one warm-up, "
+        . "Ir(N) - Ir(warm-up only), / N\n\n", scalar(localtime), $N;
+    $out .= sprintf "%-28s %12s %12s %14s\n", 'scenario', 'Ir/request',
+                    'extra vs (a)', 'in the module';
+    for my $k (@order) {
+        my $s = $scen{$k};
+        my $own = $s->{own}{aapi_check_authn} || $s->{own}{basic_check};
+        $out .= sprintf "%-28s %12.0f %12s %14s\n", $s->{label}, $s->{per},
+            $k eq 'a' ? '-' : sprintf('%+.0f', $s->{per} - $plain),
+            defined $own ? sprintf('%.0f', $own) : '-';
+    }
+    my $xb = $scen{b}{per} - $plain;
+    my $xc = $scen{bcold}{per} - $plain;
+    $out .= sprintf "\n'in the module': inclusive Ir of aapi_check_authn "
+        . "(Bearer) or of the Basic provider basic_check, per request\n";
+    $out .= sprintf "targets: warm (b) <= 6000 extra: %s (%+.0f);  "
+        . "cold <= 40000 extra: %s (%+.0f)\n",
+        $xb <= 6000 ? 'met' : 'MISSED', $xb,
+        $xc <= 40000 ? 'met' : 'MISSED', $xc;
+
+    # where the protected requests spend it
+    for my $k (qw(b bcold bfresh c)) {
+        my $fn = $k eq 'c' ? 'basic_check' : 'aapi_check_authn';
+        my $tree = callee_tree($scen{$k}{gfull}, $scen{$k}{gbase}, $fn, $N,
+                               $k =~ /cold|fresh/ ? 3 : 4, $k =~ /cold|fresh/ ? 1000 : 100);
+        $out .= "\n$scen{$k}{label}: inside $fn, inclusive Ir per request "
+              . "(callees)\n$tree" if $tree;
+    }
+    for my $k (qw(b bcold bfresh c)) {
+        $out .= "\n$scen{$k}{label}: functions whose own Ir per request grew "
+              . "most over (a)\n" . self_diff($scen{$k}, $scen{a}, $N, 25);
+    }
+    $out .= sprintf "\n(total %.0fs)\n", time - $t0;
+    print "\n$out";
+    my $file = results_write('instructions (make bench-instructions)', $out);
+    say_ "written to $file";
+}
+
+# Starts httpd -X under callgrind, sends S's warm-up request and then N more
+# on the same connection (each must answer 200 with the file), stops it;
+# returns { ir => total Ir, incl => { fn => inclusive Ir }, file => path }.
+# Logs in N+1 times on SOCK (the server under callgrind), keeping the tokens
+# in @fresh.
+sub login_on_socket {
+    my ($sock) = @_;
+    @fresh = ();
+    for my $i (0 .. $N) {
+        my ($st, $h, $body) = http_req($sock, 'POST', '/api/v1/auth/login',
+            ['Content-Type: application/json'],
+            qq({"email":"$AapiBench::EMAIL","password":"$AapiBench::PASSWORD"}),
+            120);
+        my ($tok) = $body =~ /"access_token":"([^"]+)"/;
+        $st == 200 && $tok or die_ "login under callgrind answered $st";
+        push @fresh, $tok;
+    }
+}
+
+sub callgrind_run {
+    my ($conf, $port, $tag, $s, $n) = @_;
+    my $file = "$root/out/callgrind.$tag";
+    my $log = "$root/logs/cg-$tag.log";
+    $pid = start_process("httpd -X under callgrind ($tag)", $log,
+        split(' ', as_user_prefix(1)),
+        'valgrind', '--tool=callgrind', "--callgrind-out-file=$file",
+        '--vgdb=no',
+        '--dump-instr=no', '--compress-strings=no', '--compress-pos=no',
+        $AapiBench::APACHE, '-X', '-f', $conf);
+    my $sock = wait_listening($port, $pid, 180, "$root/logs/cg-error.log");
+    $s->{prelude}->($sock) if $s->{prelude};
+    for my $i (0 .. $n) {
+        my ($st, $h, $body) = http_req($sock, 'GET', $s->{path},
+                                       [$s->{hdr}->($i)], undef, 120);
+        $st == 200 && length($body) == 1024
+            or die_ "$s->{label}, request $i: $st, " . length($body)
+                    . ' bytes (expected 200 and the 1 KiB file)';
+    }
+    close $sock;
+    my $status = stop_process($pid, 120);
+    $pid = undef;
+    -s $file or die_ "no callgrind output for $tag (status $status); see $log";
+    return { file => $file, %{ read_callgrind($file) } };
+}
+
+# Reads the total Ir ("summary:" / "totals:" line) of a callgrind file.
+sub read_callgrind {
+    my ($file) = @_;
+    my $ir;
+    open my $fh, '<', $file or die_ "$file: $!";
+    while (<$fh>) {
+        $ir = $1 if /^(?:summary|totals):\s*(\d+)/;
+    }
+    close $fh;
+    defined $ir or die_ "no summary line in $file";
+    return { ir => $ir };
+}
+
+# callgrind_annotate's output lines (its warnings dropped).
+sub annotate {
+    my ($file, @opt) = @_;
+    open my $fh, '-|', 'sh', '-c',
+        'exec timeout 120 callgrind_annotate "$@" 2>/dev/null', 'annotate',
+        @opt, '--threshold=100', $file or die_ "callgrind_annotate: $!";
+    my @lines = <$fh>;
+    close $fh;
+    return @lines;
+}
+
+# Function names whose code is in the module (found with their object).
+my %in_module;
+
+sub fn_name {
+    my ($s) = @_;
+    my $mod = $s =~ /\[[^\]]*mod_auth_api\.so\]\s*$/;
+    my ($obj) = $s =~ /\[(?:[^\]]*\/)?([^\]\/]*)\]\s*$/;
+    $s =~ s/\s+\[[^\]]*\]\s*$//;    # [object]
+    $s =~ s/\s+\(\d[\d,]*x\)\s*$//;   # (calls)
+    $s =~ s/^.*://;                 # file:
+    $s .= " in $obj" if $s =~ /^0x/ && $obj;    # an address: say where
+    $in_module{$s} = 1 if $mod || $s =~ /^aapi_/;
+    return $s;
+}
+
+# The call graph of FILE: { fn => { incl => Ir, callees => { fn => [Ir,
+# calls] } } }, inclusive costs; a function callgrind lists twice (with and
+# without its source file) is merged by taking the larger figures.
+sub call_graph {
+    my ($file) = @_;
+    my (%g, $cur);
+    for (annotate($file, '--inclusive=yes', '--tree=calling')) {
+        if (/^\s*([\d,]+)\s+\([^)]*\)\s+\*\s+(.*)$/) {
+            (my $v = $1) =~ tr/,//d;
+            $cur = fn_name($2);
+            $g{$cur}{incl} = $v if $v > ($g{$cur}{incl} || 0);
+        }
+        elsif ($cur && /^\s*([\d,]+)\s+\([^)]*\)\s+>\s+(.*)$/) {
+            (my $v = $1) =~ tr/,//d;
+            my $rest = $2;
+            my ($calls) = $rest =~ /\((\d[\d,]*)x\)/;
+            $calls =~ tr/,//d if defined $calls;
+            my $c = fn_name($rest);
+            my $old = $g{$cur}{callees}{$c};
+            $g{$cur}{callees}{$c} = [$v, $calls || 0]
+                if !$old || $v > $old->[0];
+        }
+        elsif (/^\s*$/) {
+            $cur = undef;
+        }
+    }
+    return \%g;
+}
+
+# Exclusive Ir per function of FILE (a function listed twice is summed).
+sub self_costs {
+    my ($file) = @_;
+    my %c;
+    for (annotate($file, '--auto=no')) {
+        next unless /^\s*([\d,]+)\s+\([^)]*\)\s+(\S.*)$/;
+        my $rest = $2;
+        next if $rest =~ /PROGRAM TOTALS/;
+        (my $v = $1) =~ tr/,//d;
+        $c{fn_name($rest)} += $v;
+    }
+    return \%c;
+}
+
+# The functions whose own (exclusive) Ir per request grew most from (a) to
+# scenario S: ((S full - S base) - (a full - a base)) / N, top COUNT.
+sub self_diff {
+    my ($s, $plain, $n, $count) = @_;
+    my %d;
+    my @f = map { self_costs($_) } $s->{full}{file}, $s->{base}{file},
+                                   $plain->{full}{file}, $plain->{base}{file};
+    my %names = map { %$_ } @f;
+    for my $fn (keys %names) {
+        my @v = map { $_->{$fn} || 0 } @f;
+        $d{$fn} = (($v[0] - $v[1]) - ($v[2] - $v[3])) / $n;
+    }
+    my @top = (sort { $d{$b} <=> $d{$a} } keys %d)[0 .. $count - 1];
+    return join '', map {
+        sprintf "  %9.0f  %s%s\n", $d{$_}, $_, $in_module{$_} ? '' : '  (not module code)'
+    } grep { defined && $d{$_} >= 50 } @top;
+}
+
+# The tree of callees under ROOT, per request: (FULL - BASE) / N for each
+# edge, down to DEPTH levels, edges under MIN Ir per request left out.
+sub callee_tree {
+    my ($full, $base, $root_fn, $n, $depth, $min) = @_;
+    my $out = '';
+    my %on_path;
+    my $walk;
+    $walk = sub {
+        my ($fn, $level) = @_;
+        return if $level > $depth || $on_path{$fn};
+        local $on_path{$fn} = 1;
+        my $fc = $full->{$fn}{callees} || {};
+        my $bc = $base->{$fn}{callees} || {};
+        my @rows;
+        for my $c (keys %$fc) {
+            my $ir = ($fc->{$c}[0] - ($bc->{$c} ? $bc->{$c}[0] : 0)) / $n;
+            my $calls = ($fc->{$c}[1] - ($bc->{$c} ? $bc->{$c}[1] : 0)) / $n;
+            push @rows, [$ir, $c, $calls] if $ir >= $min;
+        }
+        for my $r (sort { $b->[0] <=> $a->[0] } @rows) {
+            $out .= sprintf "  %9.0f  %s%s%s\n", $r->[0], '  ' x ($level - 1),
+                            $r->[1], $r->[2] && $r->[2] != 1
+                                     ? sprintf(' (%.2g calls)', $r->[2]) : '';
+            # a library function's callees are summed over all its callers
+            # by callgrind: only the module's own functions are opened up
+            $walk->($r->[1], $level + 1) if $in_module{$r->[1]};
+        }
+    };
+    $walk->($root_fn, 1);
+    return $out;
+}
