@@ -33,9 +33,10 @@ typedef struct {
 } aapi_identity_t;
 
 /* Publishes ID for R: r->user (by AuthAPIRemoteUser unless USER is given),
- * AUTH_API_* in the environment, X-Auth-Api-* with AuthAPIForwardHeaders. */
+ * r->ap_auth_type (unless AUTH_TYPE is NULL), AUTH_API_* in the environment,
+ * X-Auth-Api-* with AuthAPIForwardHeaders. */
 void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
-                           const char *user);
+                           const char *user, const char *auth_type);
 
 /* Returns the identity published for R, or NULL. */
 const aapi_identity_t *aapi_request_identity(request_rec *r);

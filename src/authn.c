@@ -55,7 +55,7 @@ static void strip_identity_headers(request_rec *r)
 }
 
 void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
-                           const char *user)
+                           const char *user, const char *auth_type)
 {
     const aapi_dir_cfg_t *d = ap_get_module_config(r->per_dir_config,
                                                    &auth_api_module);
@@ -84,7 +84,9 @@ void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
         }
     }
     r->user = apr_pstrdup(r->pool, user);
-    r->ap_auth_type = AUTH_TYPE;
+    if (auth_type) {
+        r->ap_auth_type = (char *)auth_type;
+    }
     ap_set_module_config(r->request_config, &auth_api_module, copy);
 
     put(env, "AUTH_API_USER_ID", id->user_id);
@@ -129,9 +131,14 @@ static int refuse(request_rec *r, int token_presented)
                                                    &auth_api_module);
 
     if (d->login_url && wants_html(r)) {
-        const char *next = r->args ? apr_pstrcat(r->pool, r->uri, "?",
-                                                 r->args, NULL)
-                                   : r->uri;
+        /* the path and query as the client sent them (still encoded), so
+         * that the login page can send the browser back to the same URL */
+        const char *next = r->unparsed_uri && r->unparsed_uri[0] == '/'
+                           ? r->unparsed_uri
+                           : r->args ? apr_pstrcat(r->pool, r->parsed_uri.path
+                                                   ? r->parsed_uri.path : "/",
+                                                   "?", r->args, NULL)
+                           : r->parsed_uri.path ? r->parsed_uri.path : "/";
         apr_table_setn(r->headers_out, "Location",
                        apr_pstrcat(r->pool, d->login_url,
                                    strchr(d->login_url, '?') ? "&" : "?",
@@ -256,16 +263,25 @@ int aapi_check_authn(request_rec *r)
     id.email_verified = claims.email_verified;
     id.expires = claims.exp;
     id.expires_text = claims.exp_text;
-    aapi_publish_identity(r, &id, NULL);
+    aapi_publish_identity(r, &id, NULL, AUTH_TYPE);
     return OK;
 }
 
 int aapi_fixups(request_rec *r)
 {
     const char *type = ap_auth_type(r);
+    const aapi_identity_t *prev;
 
     if (type && !strcasecmp(type, AUTH_TYPE) && !r->user) {
         strip_identity_headers(r);
+    }
+    /* an internal redirect (ErrorDocument, a handler's redirect) inherits
+     * the user without running authentication again: give it the identity
+     * of the request it came from, not only REDIRECT_AUTH_API_* */
+    if (r->prev && r->user && !aapi_request_identity(r)
+        && (prev = aapi_request_identity(r->prev))
+        && r->prev->user && !strcmp(r->prev->user, r->user)) {
+        aapi_publish_identity(r, prev, r->user, NULL);
     }
     return DECLINED;
 }

@@ -603,8 +603,17 @@ static const char *set_forward_headers(cmd_parms *cmd, void *dc, int on)
 static const char *set_login_url(cmd_parms *cmd, void *dc, const char *arg)
 {
     /* a path on this site: never a redirect to somewhere else */
-    if (arg[0] != '/' || arg[1] == '/' || arg[1] == '\\'
-        || strpbrk(arg, "\r\n\\") || ap_strstr_c(arg, "://")) {
+    const char *c;
+
+    for (c = arg; *c; c++) {
+        /* browsers drop tabs and new lines: "/\t/evil" would be //evil */
+        if (apr_iscntrl(*c) || *c == ' ' || *c == '\\') {
+            return apr_psprintf(cmd->pool, "%s: must not contain white space, "
+                                "control characters or backslashes",
+                                cmd->cmd->name);
+        }
+    }
+    if (arg[0] != '/' || arg[1] == '/' || ap_strstr_c(arg, "://")) {
         return apr_psprintf(cmd->pool, "%s: must be a path on this site "
                             "starting with a single '/', e.g. /login.html",
                             cmd->cmd->name);

@@ -112,7 +112,7 @@ static void publish(request_rec *r, const char *user,
     id.username = ci->username;
     id.role = ci->role;
     id.email_verified = ci->email_verified;
-    aapi_publish_identity(r, &id, user);
+    aapi_publish_identity(r, &id, user, NULL);   /* AUTH_TYPE stays Basic */
 }
 
 static authn_status basic_check(request_rec *r, const char *user,
@@ -139,8 +139,12 @@ static authn_status basic_check(request_rec *r, const char *user,
         return AUTH_GRANTED;
     }
     epoch = aapi_revocation_epoch();
+    /* names are compared as typed: surrounding white space is no account
+     * (and MySQL's PAD SPACE collations must not make it one) */
     if (strlen(user) > AAPI_MAX_EMAIL_LEN
-        || strlen(password) > AAPI_MAX_PASSWORD_LEN) {
+        || strlen(password) > AAPI_MAX_PASSWORD_LEN
+        || !*user || apr_isspace(user[0])
+        || apr_isspace(user[strlen(user) - 1])) {
         aapi_password_verify(r->pool, password, c->dummy_hash);
         return AUTH_DENIED;
     }

@@ -1,0 +1,292 @@
+package AAPI::Protect;
+# Helpers of the tests of protected content (AuthType auth-api, API.md
+# section 5; configuration in t/conf/protect.conf.in, content under
+# t/htdocs/protected/).
+#
+# Paths here are absolute (not under $AAPI::Test::MOUNT). Requests go to
+# 127.0.0.1 on the port of the current Apache::Test server or virtual host,
+# like those of AAPI::Test, and return an AAPI::Test::Res.
+use strict;
+use warnings;
+
+use Exporter 'import';
+use Apache::Test ();
+use Apache::TestRequest ();
+use AAPI::Test ();
+use File::Spec::Functions qw(catfile);
+use HTTP::Request ();
+use MIME::Base64 qw(encode_base64);
+use POSIX ();
+use Test::More ();
+
+our @EXPORT = qw(
+    preq pget bearer_at raw_req cgi_env
+    new_account fresh_token set_role set_verified fixed_account
+    rfc3339 challenge set_cookies cookie_header basic_auth
+    log_offset log_lines worker_pids bursts
+    no_content
+);
+
+# The fixed account that "Require user" names in protect.conf.in.
+our $FIXED_EMAIL    = 'protect-fixed@example.test';
+our $FIXED_USERNAME = 'protect_fixed';
+
+# ==== requests ====
+
+# Sends METHOD PATH (absolute, with query) with HEADERS (a list of name =>
+# value pairs; a name may repeat, a value of undef is skipped) and BODY
+# (raw bytes or undef). Returns an AAPI::Test::Res.
+sub preq {
+    my ($method, $path, $headers, $body) = @_;
+    my $req = HTTP::Request->new($method => 'http://' . AAPI::Test::hostport() . $path);
+    my @h = @{ $headers || [] };
+    while (my ($k, $v) = splice @h, 0, 2) {
+        $req->push_header($k => $v) if defined $v;
+    }
+    if (defined $body) {
+        $req->content($body);
+        $req->header('Content-Length' => length $body);
+    }
+    return AAPI::Test::decode(AAPI::Test::ua()->request($req));
+}
+
+# GET PATH with the header pairs H.
+sub pget {
+    my ($path, @h) = @_;
+    return preq('GET', $path, \@h);
+}
+
+# GET PATH with "Authorization: Bearer TOKEN" and the header pairs H.
+sub bearer_at {
+    my ($path, $token, @h) = @_;
+    return preq('GET', $path, [ Authorization => "Bearer $token", @h ]);
+}
+
+# Sends "METHOD TARGET HTTP/1.1" with a Host header, the header LINES (list
+# ref of "Name: value" strings) and BODY over a raw connection, so that the
+# request target goes out exactly as given. Returns an AAPI::Test::Res.
+sub raw_req {
+    my ($method, $target, $lines, $body) = @_;
+    my $req = "$method $target HTTP/1.1\r\nHost: " . AAPI::Test::hostport()
+        . "\r\nConnection: close\r\nUser-Agent: aapi-test/1\r\n";
+    $req .= "$_\r\n" for @{ $lines || [] };
+    if (defined $body) {
+        $req .= 'Content-Length: ' . length($body) . "\r\n";
+    }
+    $req .= "\r\n" . (defined $body ? $body : '');
+    return AAPI::Test::raw_http($req);
+}
+
+# Returns the NAME=value lines of the body of RES (the output of env.cgi,
+# env.php, env.shtml, backend/env.cgi) as a hash ref; the first line (the
+# marker CGI-OK, PHP-OK, SSI-OK or BACKEND-OK) is the key _marker; the
+# names that occur more than once are listed in _dups (array ref).
+sub cgi_env {
+    my $res = shift;
+    my (%env, %n);
+    my @lines = split /\r?\n/, ($res->{body} // '');
+    $env{_marker} = shift(@lines) // '';
+    for (@lines) {
+        my ($k, $v) = /^([^=]+)=(.*)$/ or next;
+        $env{$k} = $v;
+        $n{$k}++;
+    }
+    $env{_dups} = [ sort grep { $n{$_} > 1 } keys %n ];
+    return \%env;
+}
+
+# ==== accounts ====
+
+# Registers a fresh account (with a username) on the current server and
+# returns the hash of register_user plus {username, id, sid, claims}; dies
+# when the registration does not give a token.
+sub new_account {
+    my %f = @_;
+    my $u = AAPI::Test::register_user(username => AAPI::Test::uniq_username(), %f);
+    die "registration failed: $u->{status} " . substr($u->{res}{body} // '', 0, 300) . "\n"
+        unless $u->{status} == 201 && $u->{access_token};
+    $u->{username} = $u->{fields}{username};
+    $u->{id} = $u->{user}{id};
+    (undef, $u->{claims}) = AAPI::Test::jwt_decode($u->{access_token});
+    $u->{sid} = $u->{claims}{sid};
+    return $u;
+}
+
+# Logs account U (from new_account) in again on the current server;
+# returns the Res, with the tokens in its data.
+sub fresh_token {
+    my $u = shift;
+    my $r = AAPI::Test::login_as($u->{email}, $u->{password});
+    die "login failed: $r->{status} " . substr($r->{body} // '', 0, 300) . "\n"
+        unless $r->{status} == 200 && $r->data->{access_token};
+    return $r->data->{access_token};
+}
+
+# Sets the role of the account with address EMAIL in the database.
+sub set_role {
+    my ($email, $role) = @_;
+    AAPI::Test::db_exec('UPDATE users SET role = ' . AAPI::Test::sql_quote($role)
+                        . ' WHERE email_norm = ' . AAPI::Test::sql_quote(lc $email));
+}
+
+# Marks the address of account EMAIL verified (1) or not (0).
+sub set_verified {
+    my ($email, $v) = @_;
+    AAPI::Test::db_exec('UPDATE users SET email_verified = ' . ($v ? 1 : 0)
+                        . ' WHERE email_norm = ' . AAPI::Test::sql_quote(lc $email));
+}
+
+# Returns the account that protect.conf.in names in "Require user"
+# (registered on first use, logged in afterwards), with a fresh token.
+sub fixed_account {
+    Apache::TestRequest::module('default');
+    my $pw = AAPI::Test::strong_password();
+    my $u = AAPI::Test::register_user(email => $FIXED_EMAIL, username => $FIXED_USERNAME,
+                                      password => $pw);
+    if ($u->{status} != 201) {
+        my $r = AAPI::Test::login_as($FIXED_EMAIL, $pw);
+        die "fixed account: $r->{status} $r->{body}\n" unless $r->{status} == 200;
+        $u->{access_token} = $r->data->{access_token};
+        $u->{user} = $r->data->{user};
+    }
+    $u->{username} = $FIXED_USERNAME;
+    $u->{id} = $u->{user}{id};
+    return $u;
+}
+
+# ==== checks ====
+
+# Returns the RFC 3339 UTC form of the epoch seconds T.
+sub rfc3339 { POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime shift) }
+
+# Returns the WWW-Authenticate header of RES, or ''.
+sub challenge { $_[0]->header('WWW-Authenticate') // '' }
+
+# Returns true when RES shows none of the protected content (no marker of
+# a static file, index page, CGI, PHP or SSI page).
+sub no_content {
+    my $res = shift;
+    return ($res->{body} // '') !~ /protected-(?:static|index)-marker|^(?:CGI|PHP|SSI|BACKEND)-OK$/m;
+}
+
+# ==== cookies ====
+
+# Returns the Set-Cookie headers of RES as {name => {value, attr => {lc
+# name => value}}}; the last one of a name wins.
+sub set_cookies {
+    my $res = shift;
+    my %c;
+    for my $sc ($res->{res}->header('Set-Cookie')) {
+        my ($nv, @attrs) = split /;\s*/, $sc;
+        my ($n, $v) = split /=/, $nv, 2;
+        my %a = map { my ($k, $x) = split /=/, $_, 2; (lc $k => $x // '') } @attrs;
+        $c{$n} = { value => $v, attr => \%a };
+    }
+    return \%c;
+}
+
+# Returns the value of a Cookie header for the name => value pairs.
+sub cookie_header {
+    my %c = @_;
+    return join '; ', map { "$_=$c{$_}" } sort keys %c;
+}
+
+# Returns the Authorization header value for Basic USER:PASSWORD.
+sub basic_auth {
+    my ($user, $pw) = @_;
+    return 'Basic ' . encode_base64("$user:$pw", '');
+}
+
+# ==== processes ====
+
+# Returns the path of the access log of the virtual host
+# aapi_protect_revoke ("%P %>s %m %U" per line).
+sub revoke_log {
+    return catfile(Apache::Test::vars('t_logs'), 'protect_revoke_log');
+}
+
+# Returns the current size of the revocation log (0 when absent).
+sub log_offset {
+    my $f = revoke_log();
+    return -e $f ? -s $f : 0;
+}
+
+# Returns the lines of the revocation log after byte OFFSET, as [pid,
+# status, method, path] array refs; waits (at most 5 s) until at least
+# WANT lines are there, since the log is written after the response.
+sub log_lines {
+    my ($offset, $want) = @_;
+    my $f = revoke_log();
+    my @rows;
+    my $deadline = time + 5;
+    while (1) {
+        @rows = ();
+        if (open my $fh, '<', $f) {
+            seek $fh, $offset, 0;
+            while (<$fh>) {
+                chomp;
+                my @x = split / /, $_, 4;
+                push @rows, \@x if @x == 4;
+            }
+        }
+        last if @rows >= ($want || 0) || time >= $deadline;
+        select undef, undef, undef, 0.1;
+    }
+    return @rows;
+}
+
+# Returns the pids of the server's children that answer requests: the
+# children of the parent process, less mod_cgid's daemon (under a threaded
+# MPM the request processes are the ones with more than one thread).
+sub worker_pids {
+    my $pidfile = catfile(Apache::Test::vars('t_logs'), 'httpd.pid');
+    open my $fh, '<', $pidfile or return ();
+    my $parent = <$fh>;
+    close $fh;
+    chomp $parent;
+    my $threaded = 0;
+    my (@kids, %threads);
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $s, '<', $stat or next;
+        my $line = <$s> // '';
+        close $s;
+        my ($pid, $rest) = $line =~ /^(\d+) \(.*\) (.*)$/ or next;
+        my (undef, $ppid) = split / /, $rest;
+        next unless $ppid == $parent;
+        (my $st = $stat) =~ s/stat$/status/;
+        my $n = 1;
+        if (open my $t, '<', $st) {
+            while (<$t>) { $n = $1 if /^Threads:\s+(\d+)/ }
+            close $t;
+        }
+        $threads{$pid} = $n;
+        $threaded = 1 if $n > 1;
+        push @kids, $pid;
+    }
+    return sort { $a <=> $b } grep { !$threaded || $threads{$_} > 1 } @kids;
+}
+
+# Sends bursts of N (default 32) parallel requests, each CODE->() returning
+# a status, to the virtual host aapi_protect_revoke, whose access log names
+# the process that answered, until every process of WANT (array ref of
+# pids; default: every request-serving child now) has answered a request
+# for PATH, at most MAX (default 6) bursts. Processes that have exited in
+# the meantime are no longer waited for. Returns (the statuses, {pid => 1}
+# of the processes that answered, the pids of WANT still alive).
+sub bursts {
+    my %o = @_;
+    my $n = $o{n} || 32;
+    my @want = $o{want} ? @{ $o{want} } : worker_pids();
+    my (@st, %seen);
+    for my $i (1 .. ($o{max} || 6)) {
+        my $off = log_offset();
+        my @got = AAPI::Test::parallel($n, $o{code}, 60);
+        push @st, map { ref $_ ? 'error' : $_ } @got;
+        $seen{ $_->[0] } = 1 for grep { $_->[3] eq $o{path} } log_lines($off, scalar @got);
+        @want = grep { kill 0, $_ } @want;
+        last unless grep { !$seen{$_} } @want;
+    }
+    return (\@st, \%seen, \@want);
+}
+
+1;

@@ -1,0 +1,134 @@
+# Logout, logout-all, ending a session and a password change take effect
+# at once on AuthType auth-api areas, in every process of the server
+# (API.md sections 4 and 5). The virtual host aapi_protect_revoke trusts a
+# verified token for 60 s (AuthAPISessionCacheTTL): only the shared
+# revocation counter can make a process that verified a token refuse it
+# within that time. Each process is first warmed with the token (bursts
+# until every request-serving child has answered 200, as its access log
+# shows), then a burst after the logout must be refused by all of them.
+# Configuration: t/conf/protect.conf.in.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Apache::TestRequest ();
+use AAPI::Test;
+use AAPI::Protect;
+
+plan tests => 5, need_module('mod_auth_api.c', 'mod_dbd.c');
+
+Apache::TestRequest::module('aapi_protect_revoke');
+
+my $P = '/protected/loc/hello.txt';
+
+# Sends bursts of parallel GETs of the protected file with TOKEN until
+# every process of PIDS (default: every request-serving child) has
+# answered (see AAPI::Protect::bursts).
+sub token_bursts {
+    my ($token, $pids) = @_;
+    return bursts(path => $P, want => $pids, code => sub { bearer_at($P, $token)->{status} });
+}
+
+# Checks that every status of ST is WANT.
+sub all_are {
+    my ($st, $want, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my %n;
+    $n{$_}++ for @$st;
+    my $bad = grep { $_ ne $want } @$st;
+    ok(@$st && !$bad, "$name: all " . scalar(@$st) . " answered $want")
+        or diag('got ' . join(', ', map { "$_ x$n{$_}" } sort keys %n));
+}
+
+# Checks that every pid of WANT is in SEEN.
+sub covered {
+    my ($seen, $want, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my @missing = grep { !$seen->{$_} } @$want;
+    ok(@$want && !@missing, "$name: every process answered (" . scalar(@$want) . ')')
+        or diag("processes that did not answer: @missing; answered: "
+                . join(' ', sort keys %$seen));
+}
+
+# Warms every process with TOKEN; returns the pids that answered 200.
+sub warm {
+    my ($token, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my ($st, $seen, $want) = token_bursts($token);
+    all_are($st, 200, "$name, before");
+    covered($seen, $want, "$name, before");
+    return [ sort keys %$seen ];
+}
+
+# Checks that after the end every warmed process (WARMED) refuses TOKEN.
+sub refused_everywhere {
+    my ($token, $warmed, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my ($st, $seen, $alive) = token_bursts($token, $warmed);
+    all_are($st, 401, "$name, after");
+    covered($seen, $alive, "$name, after: each process that had verified it");
+}
+
+my $U = new_account();
+
+subtest 'the log names the processes' => sub {
+    my @w = worker_pids();
+    cmp_ok(scalar @w, '>=', 1, 'request-serving children: ' . scalar @w);
+    my $off = log_offset();
+    my $r = bearer_at($P, $U->{access_token});
+    is($r->{status}, 200, 'a request on the virtual host');
+    my @l = log_lines($off, 1);
+    ok(@l && $l[-1][0] =~ /^\d+$/ && $l[-1][3] eq $P, 'logged with its pid')
+        or diag(explain(\@l));
+};
+
+subtest 'logout: the token is refused by every process at once' => sub {
+    my $tok = fresh_token($U);
+    my $other = fresh_token($U);
+    my $warmed = warm($tok, 'the token');
+    warm($other, "another session's token");
+    my $r = post_json('/logout', {}, Authorization => "Bearer $tok");
+    is($r->{status}, 200, 'POST /logout') or diag($r->{body});
+    refused_everywhere($tok, $warmed, 'the logged-out token');
+    is(bearer_at($P, $other)->{status}, 200, "another session's token still works");
+};
+
+subtest 'logout-all: every session of the user' => sub {
+    my $a = fresh_token($U);
+    my $b = fresh_token($U);
+    my $wa = warm($a, 'session a');
+    my $wb = warm($b, 'session b');
+    my $r = post_json('/logout-all', {}, Authorization => "Bearer $a");
+    is($r->{status}, 200, 'POST /logout-all') or diag($r->{body});
+    refused_everywhere($a, $wa, 'session a');
+    refused_everywhere($b, $wb, 'session b');
+};
+
+subtest 'DELETE /sessions/{id}: that session' => sub {
+    my $a = fresh_token($U);
+    my $b = fresh_token($U);
+    my (undef, $cb) = jwt_decode($b);
+    my $wb = warm($b, 'session b');
+    my $r = delete_json("/sessions/$cb->{sid}", undef, Authorization => "Bearer $a");
+    is($r->{status}, 200, 'DELETE /sessions/{b}') or diag($r->{body});
+    refused_everywhere($b, $wb, 'the ended session');
+    is(bearer_at($P, $a)->{status}, 200, 'the session that ended it still works');
+};
+
+subtest 'change-password: the other sessions' => sub {
+    my $u = new_account();
+    my $a = fresh_token($u);
+    my $b = fresh_token($u);
+    my $wb = warm($b, 'the other session');
+    my $new = 'N3w-Horse!Battery-Staple';
+    my $r = post_json('/change-password', { current_password => $u->{password},
+                                            new_password => $new },
+                      Authorization => "Bearer $a");
+    is($r->{status}, 200, 'POST /change-password') or diag($r->{body});
+    refused_everywhere($b, $wb, 'the other session');
+    my $ok = bearer_at($P, $a)->{status};
+    note("the session that changed the password: $ok");
+};
