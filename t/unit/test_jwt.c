@@ -239,7 +239,7 @@ static void test_round_trip(void)
     };
     aapi_claims_t in = {
         ISS, AUD, "u-9f1c", "s-42", "j-7", "admin", "ann@example.com",
-        "ann_1", 1, NOW - 10, NOW - 10, NOW + 890
+        "ann_1", 1, NOW - 10, NOW - 10, NOW + 890, NULL
     };
     size_t i;
 
