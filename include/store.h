@@ -27,7 +27,8 @@ typedef struct {
     const char *prev_refresh_hash;          /* the one rotated away from */
     const char *ip, *user_agent;
     apr_int64_t created_at, last_used_at, expires_at;
-    apr_int64_t rotated_at, revoked_at;     /* 0 when never */
+    apr_int64_t rotated_at;                 /* milliseconds, 0 when never */
+    apr_int64_t revoked_at;                 /* 0 when never */
 } aapi_session_t;
 
 /* How a refresh token hash relates to its session. */
@@ -64,9 +65,12 @@ aapi_status_t aapi_store_session_user(aapi_db_t *db, const char *sid,
 aapi_status_t aapi_store_create_user(aapi_db_t *db, const aapi_user_t *user,
                                      const aapi_session_t *sess);
 
-/* Inserts SESS; returns AAPI_OK or an error status. */
+/* Inserts SESS for a login, only while its user is enabled and still has
+ * password hash PW_HASH (a password change racing the login wins); returns
+ * AAPI_OK, AAPI_NOT_FOUND when the account changed, or an error. */
 aapi_status_t aapi_store_create_session(aapi_db_t *db,
-                                        const aapi_session_t *sess);
+                                        const aapi_session_t *sess,
+                                        const char *pw_hash);
 
 /* Writes USER's names, username and profile; returns AAPI_OK,
  * AAPI_USERNAME_TAKEN, AAPI_NOT_FOUND or AAPI_UNAVAILABLE. */
@@ -78,13 +82,14 @@ aapi_status_t aapi_store_find_refresh(aapi_db_t *db, const char *hash,
                                       aapi_session_t **out,
                                       aapi_refresh_match_t *match);
 
-/* Rotates session SID from refresh hash OLD to NEW at NOW, only while OLD is
- * current and the session live, extending it to EXPIRES_AT; records OLD in
- * the history. Returns AAPI_OK, AAPI_NOT_FOUND (OLD is no longer current, or
- * the session ended) or an error. */
+/* Rotates session SID from refresh hash OLD to NEW at NOW_MS (milliseconds;
+ * rotated_at keeps them, so the reuse grace is exact), only while OLD is
+ * current and the session live, extending it to EXPIRES_AT (seconds);
+ * records OLD in the history. Returns AAPI_OK, AAPI_NOT_FOUND (OLD is no
+ * longer current, or the session ended) or an error. */
 aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
                                 const char *old_hash, const char *new_hash,
-                                apr_int64_t now, apr_int64_t expires_at);
+                                apr_int64_t now_ms, apr_int64_t expires_at);
 
 /* Marks session SID used at NOW; returns AAPI_OK or an error. */
 aapi_status_t aapi_store_touch_session(aapi_db_t *db, const char *sid,

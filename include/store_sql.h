@@ -19,6 +19,7 @@ extern const aapi_sql_t aapi_sql_statements[];
 #define AAPI_SQL_USER_INSERT        "aapi_user_insert"
 #define AAPI_SQL_SESSION_INSERT     "aapi_session_insert"
 #define AAPI_SQL_USER_UPDATE        "aapi_user_update"
+#define AAPI_SQL_SESSION_INSERT_CHECKED "aapi_session_insert_checked"
 #define AAPI_SQL_EMAIL_EXISTS       "aapi_email_exists"
 #define AAPI_SQL_USERNAME_EXISTS    "aapi_username_exists"
 

@@ -71,6 +71,11 @@ char *aapi_ascii_lower(apr_pool_t *p, const char *s);
 /* Returns 1 when the N bytes at S are valid UTF-8 without NUL, else 0. */
 int aapi_utf8_valid(const char *s, size_t n);
 
+/* Returns a copy of S from P, at most MAXBYTES long, cut at a character
+ * boundary, with every byte that is not valid UTF-8 (or is a control
+ * character) replaced by '?'. */
+char *aapi_utf8_clean(apr_pool_t *p, const char *s, size_t maxbytes);
+
 /* Returns the number of code points in the valid UTF-8 string S. */
 size_t aapi_utf8_len(const char *s);
 

@@ -223,8 +223,12 @@ aapi_json_t *aapi_json_envelope_ok(apr_pool_t *p, const char *message,
 
     json_object_set_new(env, "success", json_true());
     aapi_json_set_str(env, "message", message);
+    /* "data" is always an object, empty when there is nothing to say */
     if (data) {
         json_object_set(env, "data", data);
+    }
+    else {
+        json_object_set_new(env, "data", json_object());
     }
     return env;
 }

@@ -410,9 +410,24 @@ aapi_status_t aapi_store_create_user(aapi_db_t *db, const aapi_user_t *u,
 }
 
 aapi_status_t aapi_store_create_session(aapi_db_t *db,
-                                        const aapi_session_t *sess)
+                                        const aapi_session_t *s,
+                                        const char *pw_hash)
 {
-    return insert_session(db, sess);
+    const char *args[9];
+    int n = 0;
+    aapi_status_t st;
+
+    args[0] = s->id;
+    args[1] = s->refresh_hash;
+    args[2] = i64(db->pool, s->created_at);
+    args[3] = i64(db->pool, s->last_used_at);
+    args[4] = i64(db->pool, s->expires_at);
+    args[5] = s->ip;
+    args[6] = s->user_agent;
+    args[7] = s->user_id;
+    args[8] = pw_hash;
+    st = exec_stmt(db, AAPI_SQL_SESSION_INSERT_CHECKED, 9, args, &n);
+    return st == AAPI_OK && n != 1 ? AAPI_NOT_FOUND : st;
 }
 
 aapi_status_t aapi_store_update_profile(aapi_db_t *db, const aapi_user_t *u)
@@ -510,13 +525,14 @@ aapi_status_t aapi_store_find_refresh(aapi_db_t *db, const char *hash,
 
 aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
                                 const char *old_hash, const char *new_hash,
-                                apr_int64_t now, apr_int64_t expires_at)
+                                apr_int64_t now_ms, apr_int64_t expires_at)
 {
     apr_dbd_transaction_t *txn;
-    const char *t = i64(db->pool, now);
-    const char *rot[7] = { new_hash, t, t, i64(db->pool, expires_at), sid,
+    const char *t = i64(db->pool, now_ms / 1000);
+    const char *ms = i64(db->pool, now_ms);
+    const char *rot[7] = { new_hash, ms, t, i64(db->pool, expires_at), sid,
                            old_hash, t };
-    const char *hist[3] = { old_hash, sid, t };
+    const char *hist[3] = { old_hash, sid, ms };
     aapi_status_t st;
     int n = 0;
 

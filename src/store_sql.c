@@ -28,6 +28,11 @@ const aapi_sql_t aapi_sql_statements[] = {
       "INSERT INTO sessions (id, user_id, refresh_hash, created_at,"
       " last_used_at, expires_at, ip, user_agent)"
       " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)" },
+    { AAPI_SQL_SESSION_INSERT_CHECKED,
+      "INSERT INTO sessions (id, user_id, refresh_hash, created_at,"
+      " last_used_at, expires_at, ip, user_agent)"
+      " SELECT %s, id, %s, %s, %s, %s, %s, %s FROM users"
+      " WHERE id = %s AND password_hash = %s AND disabled = 0" },
     { AAPI_SQL_USER_UPDATE,
       "UPDATE users SET username = %s, username_norm = %s, first_name = %s,"
       " last_name = %s, full_name = %s, profile = %s, updated_at = %s"

@@ -33,7 +33,7 @@ aapi_status_t aapi_tokens_new_session(apr_pool_t *p, const aapi_srv_cfg_t *c,
     sess->created_at = sess->last_used_at = now;
     sess->expires_at = now + aapi_cfg_refresh_ttl(c);
     sess->ip = ip;
-    sess->user_agent = ua ? apr_pstrndup(p, ua, AAPI_MAX_UA_LEN) : NULL;
+    sess->user_agent = ua ? aapi_utf8_clean(p, ua, AAPI_MAX_UA_LEN) : NULL;
     pair->refresh_token = refresh;
     pair->refresh_expires_in = aapi_cfg_refresh_ttl(c);
     pair->session_id = sess->id;
@@ -128,6 +128,7 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
 {
     apr_pool_t *p = r->pool;
     apr_int64_t now = aapi_now(), grace = aapi_cfg_reuse_grace(c);
+    apr_int64_t now_ms = (apr_int64_t)(apr_time_now() / 1000);
     aapi_session_t *sess = NULL;
     aapi_refresh_match_t match;
     const char *hash, *next, *next_hash;
@@ -158,7 +159,7 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
             return AAPI_INVALID_TOKEN;
         }
         if (match == AAPI_REFRESH_CURRENT) {
-            st = aapi_store_rotate(db, sess->id, hash, next_hash, now,
+            st = aapi_store_rotate(db, sess->id, hash, next_hash, now_ms,
                                    now + aapi_cfg_refresh_ttl(c));
             if (st == AAPI_NOT_FOUND) {
                 continue;
@@ -168,7 +169,8 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
             }
             break;
         }
-        if (match == AAPI_REFRESH_PREVIOUS && now - sess->rotated_at <= grace
+        if (match == AAPI_REFRESH_PREVIOUS && grace > 0
+            && now_ms - sess->rotated_at <= grace * 1000
             && sess->refresh_hash && !strcmp(sess->refresh_hash, next_hash)) {
             /* a parallel request of the same client: same successor */
             aapi_store_touch_session(db, sess->id, now);

@@ -384,6 +384,33 @@ int aapi_utf8_valid(const char *str, size_t n)
     return 1;
 }
 
+char *aapi_utf8_clean(apr_pool_t *p, const char *s, size_t maxbytes)
+{
+    size_t n = strlen(s), i = 0, o = 0;
+    char *out = apr_palloc(p, (n < maxbytes ? n : maxbytes) + 1);
+
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+                   : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+        if (len == 0 || i + len > n || !aapi_utf8_valid(s + i, len)
+            || c < 0x20 || c == 0x7f) {
+            len = 1;
+            if (o + 1 > maxbytes) break;
+            out[o++] = '?';
+        }
+        else {
+            if (o + len > maxbytes) break;
+            memcpy(out + o, s + i, len);
+            o += len;
+        }
+        i += len;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 size_t aapi_utf8_len(const char *s)
 {
     size_t n = 0;

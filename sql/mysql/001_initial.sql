@@ -23,7 +23,8 @@ CREATE TABLE users (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- One row per login. The refresh token is stored only as its SHA-256 (hex);
--- prev_refresh_hash and rotated_at serve rotation with reuse detection.
+-- prev_refresh_hash and rotated_at (milliseconds) serve rotation with reuse
+-- detection.
 CREATE TABLE sessions (
     id                CHAR(32)     NOT NULL,
     user_id           CHAR(32)     NOT NULL,

@@ -22,7 +22,8 @@ CREATE UNIQUE INDEX users_email_norm ON users (email_norm);
 CREATE UNIQUE INDEX users_username_norm ON users (username_norm);
 
 -- One row per login. The refresh token is stored only as its SHA-256 (hex);
--- prev_refresh_hash and rotated_at serve rotation with reuse detection.
+-- prev_refresh_hash and rotated_at (milliseconds) serve rotation with reuse
+-- detection.
 CREATE TABLE sessions (
     id                TEXT    NOT NULL PRIMARY KEY,
     user_id           TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,

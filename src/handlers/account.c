@@ -194,8 +194,11 @@ int aapi_ep_login(request_rec *r, aapi_srv_cfg_t *c)
         != AAPI_OK
         || (st = aapi_tokens_sign_access(r->pool, c, u, sess.id, &pair))
            != AAPI_OK
-        || (st = aapi_store_create_session(db, &sess)) != AAPI_OK) {
-        return aapi_http_send_status(r, st, NULL);
+        || (st = aapi_store_create_session(db, &sess, u->password_hash))
+           != AAPI_OK) {
+        /* the password changed (or the account went) since it was read */
+        return aapi_http_send_status(r, st == AAPI_NOT_FOUND
+                                        ? AAPI_INVALID_CREDENTIALS : st, NULL);
     }
     aapi_session_mark_live(r, c, sess.id);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0504)

@@ -139,6 +139,7 @@ int aapi_handler(request_rec *r)
         }
     }
     if (!ep || !rt->path) {
+        aapi_http_cors(r, c, "GET, POST, PATCH, DELETE");
         return aapi_http_send_status(r, AAPI_NOT_FOUND, NULL);
     }
     if (aapi_http_cors(r, c, allow_of(r->pool, rt)) == OK) {
