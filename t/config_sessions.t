@@ -1,0 +1,150 @@
+# Directives of sessions, cookies and CORS (API.md section 6): good values
+# pass "httpd -t"; values that cannot work stop it with a line naming the
+# directive (and, where the directive parser sees it, the file and line).
+# Runs the server binary on throw-away configuration files, as t/config.t.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use AAPI::Test;
+use File::Spec::Functions qw(catfile);
+use File::Temp qw(tempdir);
+use POSIX ();
+
+plan tests => 14, need_module('mod_auth_api.c', 'mod_dbd.c');
+
+my $cfg = Apache::Test::config();
+my $vars = $cfg->{vars};
+my $HTTPD = $vars->{httpd};
+my $SO = catfile($vars->{top_dir}, '.libs', 'mod_auth_api.so');
+my $MODDIR = '/usr/lib/apache2/modules';
+my $TMP = tempdir('aapi-config-sessions-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $GOOD_SECRET = 'config-test-secret-0123456789-0123456789';
+
+# the MPM the suite's server loads
+my $MPM = '';
+if (open my $fh, '<', catfile($vars->{t_conf}, 'httpd.conf')) {
+    while (<$fh>) {
+        if (/^\s*(LoadModule\s+mpm_\w+_module\s+.*)$/) { $MPM = $1; last }
+    }
+}
+$MPM ||= "LoadModule mpm_prefork_module $MODDIR/mod_mpm_prefork.so";
+
+my $N = 0;
+
+# Writes a configuration with BODY after the module loading lines and runs
+# "httpd -t" on it; returns (exit status, output, config file).
+sub httpd_t {
+    my ($body) = @_;
+    my $dir = "$TMP/c" . ++$N;
+    mkdir $dir or die "$dir: $!";
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh <<"EOF";
+ServerRoot "$dir"
+$MPM
+LoadModule authz_core_module $MODDIR/mod_authz_core.so
+LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
+LoadModule dbd_module $MODDIR/mod_dbd.so
+LoadModule auth_api_module $SO
+ServerName localhost
+Listen 127.0.0.1:1
+ErrorLog "$dir/error_log"
+PidFile "$dir/httpd.pid"
+DefaultRuntimeDir "$dir"
+$body
+EOF
+    close $fh;
+    my $pid = open(my $out, '-|');
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        alarm 60;
+        exec $HTTPD, '-t', '-d', $dir, '-f', $conf or POSIX::_exit(127);
+    }
+    local $/;
+    my $text = <$out> // '';
+    close $out;
+    my $st = $?;
+    return (($st & 127) ? 128 + ($st & 127) : $st >> 8, $text, $conf);
+}
+
+my $BASE = <<"EOF";
+DBDriver sqlite3
+DBDParams $TMP/unused.db
+AuthAPIJWTSecret $GOOD_SECRET
+AuthAPIIssuer https://config.example
+AuthAPIAudience config-api
+<Location /auth>
+    SetHandler auth-api
+</Location>
+EOF
+
+# Checks that BODY (added to a good configuration) stops httpd -t with an
+# error naming DIRECTIVE and, with LINE, the file and line; with VALUE, the
+# output also names the bad value.
+sub bad_config {
+    my ($name, $body, $directive, %o) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my ($rc, $out, $conf) = httpd_t("$BASE\n$body\n");
+    subtest $name => sub {
+        isnt($rc, 0, 'httpd -t fails');
+        unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
+        like($out, qr/\Q$directive\E/, "the output names $directive");
+        like($out, qr/\Q$o{value}\E/, "and the value '$o{value}'") if defined $o{value};
+        like($out, qr/line \d+ of \Q$conf\E|\Q$conf\E:\d+/, 'and the file and line') if $o{line};
+        unlike($out, qr/\Q$GOOD_SECRET\E/, 'the secret is not printed');
+        diag($out) unless $rc;
+    };
+}
+
+{
+    my @out;
+    for my $line ('AuthAPITokenCookies On', 'AuthAPITokenCookies Off',
+                  'AuthAPITokensInBody Off', 'AuthAPICookieSecure Off',
+                  map({ "AuthAPICookieSameSite $_" } qw(Strict Lax None strict)),
+                  'AuthAPICORSOrigins https://app.example.com',
+                  'AuthAPICORSOrigins https://app.example.com http://localhost:8080 https://[::1]:8443',
+                  "AuthAPICORSOrigins https://a.example.com\nAuthAPICORSOrigins https://b.example.com",
+                  map({ "AuthAPIRefreshReuseGrace $_" } qw(0 10 10s 1m)),
+                  'AuthAPIRefreshTTL 2s', 'AuthAPISessionCacheTTL 5s',
+                  'AuthAPISOCache shmcb', 'AuthAPISOCache shmcb:aapi-test(64000)',
+                  "<VirtualHost 127.0.0.1:1>\n AuthAPITokenCookies On\n AuthAPICookieSameSite Strict\n"
+                  . " AuthAPICORSOrigins https://app.example.com\n AuthAPIRefreshReuseGrace 1s\n</VirtualHost>") {
+        my ($rc, $out) = httpd_t("$BASE\n$line\n");
+        push @out, "$line: $out" if $rc || $out !~ /Syntax OK/;
+    }
+    subtest 'good values of the session directives: Syntax OK' => sub {
+        is(scalar @out, 0, 'every variant passes') or diag(join "\n", @out);
+    };
+}
+
+bad_config('AuthAPICORSOrigins *', 'AuthAPICORSOrigins *', 'AuthAPICORSOrigins', line => 1);
+bad_config('AuthAPICORSOrigins null', 'AuthAPICORSOrigins null', 'AuthAPICORSOrigins', line => 1);
+bad_config('AuthAPICORSOrigins with * among good ones',
+           'AuthAPICORSOrigins https://app.example.com *', 'AuthAPICORSOrigins', line => 1);
+bad_config('AuthAPICORSOrigins with a path', 'AuthAPICORSOrigins https://app.example.com/login',
+           'AuthAPICORSOrigins', line => 1, value => 'https://app.example.com/login');
+bad_config('AuthAPICORSOrigins without a scheme', 'AuthAPICORSOrigins app.example.com',
+           'AuthAPICORSOrigins', line => 1, value => 'app.example.com');
+bad_config('AuthAPICookieSameSite Bogus', 'AuthAPICookieSameSite Bogus', 'AuthAPICookieSameSite',
+           line => 1, value => 'Bogus');
+bad_config('AuthAPIRefreshReuseGrace 10x', 'AuthAPIRefreshReuseGrace 10x', 'AuthAPIRefreshReuseGrace',
+           line => 1, value => '10x');
+bad_config('AuthAPIRefreshReuseGrace -1', 'AuthAPIRefreshReuseGrace -1', 'AuthAPIRefreshReuseGrace',
+           line => 1);
+bad_config('AuthAPISOCache nosuchprovider', 'AuthAPISOCache nosuchprovider', 'AuthAPISOCache',
+           line => 1, value => 'nosuchprovider');
+bad_config('AuthAPITokenCookies maybe', 'AuthAPITokenCookies maybe', 'AuthAPITokenCookies', line => 1);
+bad_config('AuthAPICookieSameSite Bogus inside a VirtualHost',
+           "<VirtualHost 127.0.0.1:1>\n AuthAPICookieSameSite Bogus\n</VirtualHost>",
+           'AuthAPICookieSameSite', line => 1);
+bad_config('AuthAPISOCache nosuchprovider inside a VirtualHost',
+           "<VirtualHost 127.0.0.1:1>\n AuthAPISOCache nosuchprovider\n</VirtualHost>",
+           'AuthAPISOCache', line => 1, value => 'nosuchprovider');
+bad_config('AuthAPICORSOrigins null inside a VirtualHost',
+           "<VirtualHost 127.0.0.1:1>\n AuthAPICORSOrigins https://ok.example.com null\n</VirtualHost>",
+           'AuthAPICORSOrigins', line => 1);
