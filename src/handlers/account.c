@@ -38,6 +38,20 @@ static int opt_string(aapi_json_t *body, const char *key, const char *alias,
     return 1;
 }
 
+/* Makes a new session of U for R's client and its first token pair (the
+ * session is not stored yet); returns AAPI_OK or AAPI_INTERNAL. */
+static aapi_status_t new_tokens(request_rec *r, aapi_srv_cfg_t *c,
+                                const aapi_user_t *u, aapi_session_t *sess,
+                                aapi_token_pair_t *pair)
+{
+    aapi_status_t st = aapi_tokens_new_session(r->pool, c, u,
+                                               aapi_client_ip(r),
+                                               aapi_client_ua(r), sess, pair);
+    return st == AAPI_OK ? aapi_tokens_sign_access(r->pool, c, u, sess->id,
+                                                   pair)
+                         : st;
+}
+
 /* ==== POST /register ==== */
 
 int aapi_ep_register(request_rec *r, aapi_srv_cfg_t *c)
@@ -110,11 +124,7 @@ int aapi_ep_register(request_rec *r, aapi_srv_cfg_t *c)
                       "cannot create the account: random or hash failed");
         return aapi_http_send_status(r, AAPI_INTERNAL, NULL);
     }
-    if ((st = aapi_tokens_new_session(r->pool, c, u, aapi_client_ip(r),
-                                      aapi_client_ua(r), &sess, &pair))
-        != AAPI_OK
-        || (st = aapi_tokens_sign_access(r->pool, c, u, sess.id, &pair))
-           != AAPI_OK
+    if ((st = new_tokens(r, c, u, &sess, &pair)) != AAPI_OK
         || (st = aapi_store_open(r, &db)) != AAPI_OK
         || (st = aapi_store_create_user(db, u, &sess)) != AAPI_OK) {
         return aapi_http_send_status(r, st, NULL);
@@ -189,11 +199,7 @@ int aapi_ep_login(request_rec *r, aapi_srv_cfg_t *c)
                       u ? u->id : "");
         return aapi_http_send_status(r, AAPI_INVALID_CREDENTIALS, NULL);
     }
-    if ((st = aapi_tokens_new_session(r->pool, c, u, aapi_client_ip(r),
-                                      aapi_client_ua(r), &sess, &pair))
-        != AAPI_OK
-        || (st = aapi_tokens_sign_access(r->pool, c, u, sess.id, &pair))
-           != AAPI_OK
+    if ((st = new_tokens(r, c, u, &sess, &pair)) != AAPI_OK
         || (st = aapi_store_create_session(db, &sess, u->password_hash))
            != AAPI_OK) {
         /* the password changed (or the account went) since it was read */
