@@ -201,13 +201,13 @@ static void test_keys(void)
             n = aapi_key_mac(k, (const unsigned char *)data, sizeof(data) - 1, mac);
         }
         for (i = 0; i < n; i++) {
-            sprintf(hex + 2 * i, "%02x", mac[i]);
+            apr_snprintf(hex + 2 * i, 3, "%02x", mac[i]);
         }
         hex[2 * n] = '\0';
         is_str(hex, want[alg - AAPI_ALG_HS256],
                apr_psprintf(p, "%s MAC matches RFC 4231 test case 2",
                             aapi_alg_name(alg)));
-        /* the prepared context is duplicated, never consumed */
+        /* the prepared states are copied, never consumed */
         if (k) {
             unsigned char again[EVP_MAX_MD_SIZE];
             size_t n2 = aapi_key_mac(k, (const unsigned char *)data,
