@@ -28,6 +28,13 @@
 #define MAX_EMAIL      (AAPI_MAX_EMAIL_LEN + 1)
 #define MAX_USERNAME   24
 
+/* The claims a hit hands out, in one block copied with one memcpy. */
+typedef struct {
+    char sub[MAX_ID], sid[MAX_ID], role[MAX_ROLE], email[MAX_EMAIL];
+    char username[MAX_USERNAME];
+    char exp_text[24];             /* exp as RFC 3339, made once */
+} ident_t;
+
 typedef struct {
     size_t len;                    /* 0: empty */
     char token[MAX_TOKEN];
@@ -35,10 +42,8 @@ typedef struct {
     apr_int64_t trust_until;
     apr_int64_t exp, iat, nbf;
     int email_verified;
-    char sub[MAX_ID], sid[MAX_ID], role[MAX_ROLE], email[MAX_EMAIL];
-    char username[MAX_USERNAME];
-    char exp_text[24];             /* exp as RFC 3339, made once */
     int has_username;
+    ident_t id;
 } slot_t;
 
 #define CRED_SLOTS 256
@@ -154,17 +159,18 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
           && s->epoch == aapi_revocation_epoch() && now <= s->trust_until
           && now <= s->exp + leeway;
     if (hit) {
+        ident_t *id = apr_pmemdup(p, &s->id, sizeof(ident_t));
         memset(out, 0, sizeof(*out));
-        out->sub = apr_pstrdup(p, s->sub);
-        out->sid = apr_pstrdup(p, s->sid);
-        out->role = apr_pstrdup(p, s->role);
-        out->email = apr_pstrdup(p, s->email);
-        out->username = s->has_username ? apr_pstrdup(p, s->username) : NULL;
+        out->sub = id->sub;
+        out->sid = id->sid;
+        out->role = id->role;
+        out->email = id->email;
+        out->username = s->has_username ? id->username : NULL;
         out->email_verified = s->email_verified;
         out->exp = s->exp;
         out->iat = s->iat;
         out->nbf = s->nbf;
-        out->exp_text = apr_pstrdup(p, s->exp_text);
+        out->exp_text = id->exp_text;
     }
 #if APR_HAS_THREADS
     apr_thread_mutex_unlock(lock);
@@ -185,17 +191,17 @@ void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
     apr_thread_mutex_lock(lock);
 #endif
     s->len = 0;
-    if (put_str(s->sub, MAX_ID, cl->sub) && put_str(s->sid, MAX_ID, cl->sid)
-        && put_str(s->role, MAX_ROLE, cl->role ? cl->role : "user")
-        && put_str(s->email, MAX_EMAIL, cl->email)
-        && put_str(s->username, MAX_USERNAME, cl->username)) {
+    if (put_str(s->id.sub, MAX_ID, cl->sub) && put_str(s->id.sid, MAX_ID, cl->sid)
+        && put_str(s->id.role, MAX_ROLE, cl->role ? cl->role : "user")
+        && put_str(s->id.email, MAX_EMAIL, cl->email)
+        && put_str(s->id.username, MAX_USERNAME, cl->username)) {
         memcpy(s->token, token, len);
         s->has_username = cl->username != NULL;
         s->email_verified = cl->email_verified;
         s->exp = cl->exp;
         s->iat = cl->iat;
         s->nbf = cl->nbf;
-        aapi_rfc3339_to(s->exp_text, sizeof(s->exp_text), cl->exp);
+        aapi_rfc3339_to(s->id.exp_text, sizeof(s->id.exp_text), cl->exp);
         s->epoch = epoch;
         s->trust_until = trust_until;
         s->len = len;
