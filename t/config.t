@@ -9,66 +9,21 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use AAPI::Test;
+use AAPI::ConfigCheck;
 use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 use POSIX ();
 
 plan tests => 18, need_module('mod_auth_api.c', 'mod_dbd.c');
 
-my $cfg = Apache::Test::config();
-my $vars = $cfg->{vars};
-my $HTTPD = $vars->{httpd};
-my $SO = catfile($vars->{top_dir}, '.libs', 'mod_auth_api.so');
-my $MODDIR = '/usr/lib/apache2/modules';
-my $TMP = tempdir('aapi-config-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $CHECK = AAPI::ConfigCheck->new(tag => 'config', modules => ['dbd']);
+my $TMP = $CHECK->tmp;
 my $GOOD_SECRET = 'config-test-secret-0123456789-0123456789';
 
-# the MPM the suite's server loads
-my $MPM = '';
-if (open my $fh, '<', catfile($vars->{t_conf}, 'httpd.conf')) {
-    while (<$fh>) {
-        if (/^\s*(LoadModule\s+mpm_\w+_module\s+.*)$/) { $MPM = $1; last }
-    }
-}
-$MPM ||= "LoadModule mpm_prefork_module $MODDIR/mod_mpm_prefork.so";
-
-my $N = 0;
-
-# Writes a configuration with BODY after the module loading lines and runs
-# "httpd -t" on it; returns (exit status, output, config file).
+# Runs "httpd -t" on BODY; returns (exit status, output, config file).
 sub httpd_t {
     my ($body, %o) = @_;
-    my $dir = "$TMP/c" . ++$N;
-    mkdir $dir or die "$dir: $!";
-    my $conf = "$dir/httpd.conf";
-    my $load = $o{no_dbd} ? '' : "LoadModule dbd_module $MODDIR/mod_dbd.so\n";
-    open my $fh, '>', $conf or die "$conf: $!";
-    print $fh <<"EOF";
-ServerRoot "$dir"
-$MPM
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
-LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
-${load}LoadModule auth_api_module $SO
-ServerName localhost
-Listen 127.0.0.1:1
-ErrorLog "$dir/error_log"
-PidFile "$dir/httpd.pid"
-DefaultRuntimeDir "$dir"
-$body
-EOF
-    close $fh;
-    my $pid = open(my $out, '-|');
-    die "fork: $!" unless defined $pid;
-    if (!$pid) {
-        open STDERR, '>&', \*STDOUT;
-        alarm 60;
-        exec $HTTPD, '-t', '-d', $dir, '-f', $conf or POSIX::_exit(127);
-    }
-    local $/;
-    my $text = <$out> // '';
-    close $out;
-    my $st = $?;
-    return (($st & 127) ? 128 + ($st & 127) : $st >> 8, $text, $conf);
+    return $CHECK->run($body, $o{no_dbd} ? (modules => []) : ());
 }
 
 my $DB = "DBDriver sqlite3\nDBDParams $TMP/unused.db\n";
