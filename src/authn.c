@@ -27,6 +27,15 @@
 
 /* ==== identity ==== */
 
+/* Returns the directory config of R, or DFLT when there is none. */
+static const aapi_dir_cfg_t *dir_cfg(request_rec *r,
+                                     const aapi_dir_cfg_t *dflt)
+{
+    const aapi_dir_cfg_t *d = ap_get_module_config(r->per_dir_config,
+                                                   &auth_api_module);
+    return d ? d : dflt;
+}
+
 const aapi_identity_t *aapi_request_identity(request_rec *r)
 {
     return ap_get_module_config(r->request_config, &auth_api_module);
@@ -57,8 +66,8 @@ static void strip_identity_headers(request_rec *r)
 void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
                            const char *user, const char *auth_type)
 {
-    const aapi_dir_cfg_t *d = ap_get_module_config(r->per_dir_config,
-                                                   &auth_api_module);
+    static const aapi_dir_cfg_t none = { AAPI_UNSET, AAPI_UNSET, NULL };
+    const aapi_dir_cfg_t *d = dir_cfg(r, &none);
     aapi_identity_t *copy = apr_pmemdup(r->pool, id, sizeof(*id));
     const char *verified = id->email_verified ? "true" : "false";
     const char *expires = id->expires_text ? id->expires_text
@@ -127,8 +136,8 @@ static int wants_html(request_rec *r)
  * presented). */
 static int refuse(request_rec *r, int token_presented)
 {
-    const aapi_dir_cfg_t *d = ap_get_module_config(r->per_dir_config,
-                                                   &auth_api_module);
+    static const aapi_dir_cfg_t none = { AAPI_UNSET, AAPI_UNSET, NULL };
+    const aapi_dir_cfg_t *d = dir_cfg(r, &none);
 
     if (d->login_url && wants_html(r)) {
         /* the path and query as the client sent them (still encoded), so
