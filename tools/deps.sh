@@ -8,7 +8,7 @@ libaprutil1-dbd-sqlite3 libaprutil1-dbd-mysql sqlite3
 libjansson-dev libssl-dev libcurl4-openssl-dev libargon2-dev php-cgi curl"
 case "${1:-build}" in
     test)  PKGS="$PKGS libapache2-mod-perl2 libwww-perl mariadb-server mariadb-client
-                 python3-aiosmtpd php-fpm" ;;
+                 python3-aiosmtpd php-fpm memcached" ;;
     bench) PKGS="$PKGS wrk valgrind" ;;
 esac
 

@@ -1,0 +1,161 @@
+# Several servers sharing one database (API.md section 4): an end made on one
+# server is refused by another at once when AuthAPISOCache names a shared
+# cache (memcache), and within AuthAPISessionCacheTTL when each server has
+# its own (shmcb). Starts its own memcached and two plain httpd instances on
+# loopback ports, with one SQLite file and one secret; stops them at the end.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use File::Spec::Functions qw(catfile);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP ();
+use Time::HiRes qw(sleep);
+
+plan tests => 5, need_module('mod_auth_api.c');
+
+my $vars    = Apache::Test::config()->{vars};
+my $HTTPD   = $vars->{httpd};
+my $SO      = catfile($vars->{top_dir}, '.libs', 'mod_auth_api.so');
+my $MODDIR  = '/usr/lib/apache2/modules';
+my $MEMCACHED = '/usr/bin/memcached';
+my $TMP     = tempdir('aapi-multi-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $ROOT    = $> == 0;
+my ($user, $group) = $ROOT ? ('nobody', 'nogroup') : ();
+chmod 0777, $TMP;
+my $http = HTTP::Tiny->new(timeout => 30);
+my $json = JSON::PP->new;
+my (@httpd_confs, $memcached_pid);
+
+END {
+    system($HTTPD, '-f', $_, '-k', 'stop') for @httpd_confs;
+    if ($memcached_pid) { kill 'TERM', $memcached_pid; waitpid $memcached_pid, 0 }
+}
+
+# Returns a free TCP port on 127.0.0.1.
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1) or die "$!";
+    my $p = $s->sockport;
+    close $s;
+    return $p;
+}
+
+# Waits (at most 30 s) until PORT answers TCP.
+sub wait_port {
+    my ($port) = @_;
+    for (1 .. 300) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp');
+        return 1 if $s;
+        sleep 0.1;
+    }
+    return 0;
+}
+
+ok(-x $MEMCACHED, 'memcached is installed (Debian package memcached)')
+    or BAIL_OUT('no memcached');
+my $mport = free_port();
+$memcached_pid = fork() // die "fork: $!";
+if (!$memcached_pid) {
+    exec $MEMCACHED, '-l', '127.0.0.1', '-p', $mport, '-U', '0', '-m', '16',
+         ($ROOT ? ('-u', 'nobody') : ()) or POSIX::_exit(127);
+}
+ok(wait_port($mport), 'memcached answers');
+
+my $secret = join '', map { ('a' .. 'z')[rand 26] } 1 .. 48;
+mkdir "$TMP/db" or die;
+chmod 0777, "$TMP/db";
+
+# Starts an httpd named NAME with CACHE (AuthAPISOCache) and TTL; returns
+# its base URL.
+sub start_server {
+    my ($name, $cache, $ttl) = @_;
+    my $dir = "$TMP/$name";
+    mkdir $dir or die "$dir: $!";
+    chmod 0777, $dir;
+    my $port = free_port();
+    my $mpm = -e "$MODDIR/mod_mpm_event.so" ? 'event' : 'prefork';
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh join "\n",
+        qq(ServerRoot "$dir"), "ServerName 127.0.0.1", "Listen 127.0.0.1:$port",
+        qq(PidFile "$dir/httpd.pid"), qq(ErrorLog "$dir/error_log"),
+        qq(DefaultRuntimeDir "$dir"),
+        "LoadModule mpm_${mpm}_module $MODDIR/mod_mpm_$mpm.so",
+        "LoadModule authz_core_module $MODDIR/mod_authz_core.so",
+        "LoadModule authz_user_module $MODDIR/mod_authz_user.so",
+        "LoadModule authn_core_module $MODDIR/mod_authn_core.so",
+        "LoadModule dbd_module $MODDIR/mod_dbd.so",
+        "LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so",
+        "LoadModule socache_memcache_module $MODDIR/mod_socache_memcache.so",
+        "LoadModule auth_api_module $SO",
+        ($ROOT ? ("User $user", "Group $group") : ()),
+        "DBDriver sqlite3", qq(DBDParams "$TMP/db/auth.db"),
+        "AuthAPIJWTSecret $secret", "AuthAPIPasswordHash bcrypt 4",
+        "AuthAPISOCache $cache", "AuthAPISessionCacheTTL $ttl",
+        "DocumentRoot \"$dir\"",
+        "<Directory \"$dir\">", "    Require all granted", "</Directory>",
+        "<Location /api/v1/auth>", "    SetHandler auth-api", "</Location>",
+        "<Directory \"$dir/members\">", "    AuthType auth-api",
+        "    Require valid-user", "</Directory>", '';
+    close $fh;
+    mkdir "$dir/members" or die;
+    open my $page, '>', "$dir/members/page.txt" or die;
+    print $page "protected\n";
+    close $page;
+    system($HTTPD, '-f', $conf, '-k', 'start') == 0 or die "httpd $name did not start";
+    push @httpd_confs, $conf;
+    wait_port($port) or die "httpd $name does not answer";
+    return "http://127.0.0.1:$port";
+}
+
+# Posts DATA as JSON to URL; returns (status, decoded body).
+sub post_json {
+    my ($url, $data, $tok) = @_;
+    my $r = $http->post($url, { headers => {
+        'Content-Type' => 'application/json',
+        $tok ? (Authorization => "Bearer $tok") : () },
+        content => $json->encode($data) });
+    return ($r->{status}, eval { $json->decode($r->{content}) });
+}
+
+# Returns the statuses of N GETs of URL with TOK.
+sub statuses {
+    my ($url, $tok, $n) = @_;
+    return join ' ', map {
+        $http->get($url, { headers => { Authorization => "Bearer $tok" } })->{status}
+    } 1 .. $n;
+}
+
+my $A = start_server('a', "memcache:127.0.0.1:$mport", '60s');
+my $B = start_server('b', "memcache:127.0.0.1:$mport", '60s');
+my $C = start_server('c', 'shmcb', '3s');   # a third server without the shared cache
+
+my ($st, $body) = post_json("$A/api/v1/auth/register",
+    { email => 'multi@example.com', password => 'Str0ng!Passw0rd' });
+my $tok = $body->{data}{access_token};
+is($st, 201, 'registered on server A');
+
+subtest 'memcache: a logout on A is refused by B at once' => sub {
+    is(statuses("$B/members/page.txt", $tok, 8), join(' ', (200) x 8),
+       'B serves the token (and now trusts it for 60 s)');
+    is(statuses("$C/members/page.txt", $tok, 4), join(' ', (200) x 4),
+       'C serves it too (and trusts it for 3 s)');
+    my ($ls) = post_json("$A/api/v1/auth/logout", {}, $tok);
+    is($ls, 200, 'logout on A');
+    is(statuses("$B/members/page.txt", $tok, 8), join(' ', (401) x 8),
+       'B refuses the token at once');
+};
+
+subtest 'shmcb: another server converges within AuthAPISessionCacheTTL' => sub {
+    # C checked the session before the logout; its trust lasts 3 s
+    sleep 3.5;
+    is(statuses("$C/members/page.txt", $tok, 4), join(' ', (401) x 4),
+       'C refuses the token once its trust has run out');
+};
