@@ -147,11 +147,14 @@ sub main {
     }
     my $xb = $scen{b}{per} - $plain;
     my $xc = $scen{bcold}{per} - $plain;
+    my $xf = $scen{bfresh}{per} - $plain;
     $out .= sprintf "\n'in the module': inclusive Ir of aapi_check_authn "
         . "(Bearer) or of the Basic provider basic_check, per request\n";
     $out .= sprintf "targets: warm (b) <= 6000 extra: %s (%+.0f);  "
-        . "cold <= 40000 extra: %s (%+.0f)\n",
+        . "cold <= 40000 extra: just issued %s (%+.0f), session new to this "
+        . "server %s (%+.0f)\n",
         $xb <= 6000 ? 'met' : 'MISSED', $xb,
+        $xf <= 40000 ? 'met' : 'MISSED', $xf,
         $xc <= 40000 ? 'met' : 'MISSED', $xc;
 
     # where the protected requests spend it
