@@ -27,7 +27,8 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
                       apr_int64_t leeway, apr_pool_t *p, aapi_claims_t *out);
 
 /* Remembers TOKEN with its claims CL, checked when the counter was EPOCH,
- * trusted until TRUST_UNTIL (seconds). Tokens or claims too long for the
+ * trusted while the time in seconds is before TRUST_UNTIL (so never longer
+ * than the trust it was given). Tokens or claims too long for the
  * table are not remembered. */
 void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
                        apr_uint32_t epoch, apr_int64_t trust_until);

@@ -156,7 +156,7 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
     apr_thread_mutex_lock(lock);
 #endif
     hit = s->len == len && aapi_ct_equal_long(s->token, token, len)
-          && s->epoch == aapi_revocation_epoch() && now <= s->trust_until
+          && s->epoch == aapi_revocation_epoch() && now < s->trust_until
           && now <= s->exp + leeway;
     if (hit) {
         ident_t *id = apr_pmemdup(p, &s->id, sizeof(ident_t));
@@ -273,8 +273,8 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
 #endif
     hit = s->used && CRYPTO_memcmp(s->key, key, AAPI_CRED_KEY_LEN) == 0
           && s->epoch == aapi_revocation_epoch()
-          && now <= s->trust_until + CRED_STALE_GRACE;
-    if (hit && now > s->trust_until && !s->revalidating) {
+          && now < s->trust_until + CRED_STALE_GRACE;
+    if (hit && now >= s->trust_until && !s->revalidating) {
         /* this request re-verifies; the others keep the answer meanwhile */
         s->revalidating = 1;
         hit = 0;
