@@ -30,9 +30,6 @@ int aapi_json_set_int(aapi_json_t *obj, const char *key, apr_int64_t val);
 int aapi_json_set_bool(aapi_json_t *obj, const char *key, int val);
 int aapi_json_set(aapi_json_t *obj, const char *key, aapi_json_t *val);
 
-/* Appends a string to ARR; returns 0, or -1. */
-int aapi_json_append_str(aapi_json_t *arr, const char *val);
-
 /* Appends VAL to ARR; returns 0, or -1. */
 int aapi_json_append(aapi_json_t *arr, aapi_json_t *val);
 
@@ -48,12 +45,6 @@ int aapi_json_has(aapi_json_t *obj, const char *key);
 int aapi_json_get_str(aapi_json_t *obj, const char *key, const char *alias,
                       const char **out);
 
-/* Returns 1 with *OUT set when KEY is an integer, 0 absent, -1 other type. */
-int aapi_json_get_int(aapi_json_t *obj, const char *key, apr_int64_t *out);
-
-/* Returns 1 with *OUT set when KEY is a boolean, 0 absent, -1 other type. */
-int aapi_json_get_bool(aapi_json_t *obj, const char *key, int *out);
-
 /* Returns 1 when V is an object, else 0. */
 int aapi_json_is_object(aapi_json_t *v);
 
@@ -62,12 +53,6 @@ int aapi_json_is_null(aapi_json_t *v);
 
 /* Returns V's string, or NULL when it is not a string. */
 const char *aapi_json_string_value(aapi_json_t *v);
-
-/* Returns the number of elements of array V, or 0 when it is not an array. */
-size_t aapi_json_array_size(aapi_json_t *v);
-
-/* Returns element I of array V, or NULL. */
-aapi_json_t *aapi_json_array_get(aapi_json_t *v, size_t i);
 
 /* Returns V serialized compactly (sorted keys not implied), from P; or NULL. */
 char *aapi_json_dump(apr_pool_t *p, aapi_json_t *v);

@@ -41,10 +41,6 @@ int aapi_ct_equal(const void *a, const void *b, size_t n);
  * loop shows on the hot path. */
 int aapi_ct_equal_long(const void *a, const void *b, size_t n);
 
-/* Returns 1 when strings A and B are equal, in time that depends only on
- * their lengths. */
-int aapi_ct_streq(const char *a, const char *b);
-
 /* Returns the lower-case hex SHA-256 of DATA, allocated from P. */
 char *aapi_sha256_hex(apr_pool_t *p, const void *data, size_t len);
 

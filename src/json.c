@@ -77,11 +77,6 @@ int aapi_json_set(aapi_json_t *obj, const char *key, aapi_json_t *val)
     return json_object_set(obj, key, val ? val : json_null());
 }
 
-int aapi_json_append_str(aapi_json_t *arr, const char *val)
-{
-    json_t *v = json_string(val);
-    return v ? json_array_append_new(arr, v) : -1;
-}
 
 int aapi_json_append(aapi_json_t *arr, aapi_json_t *val)
 {
@@ -116,33 +111,7 @@ int aapi_json_get_str(aapi_json_t *obj, const char *key, const char *alias,
     return 1;
 }
 
-int aapi_json_get_int(aapi_json_t *obj, const char *key, apr_int64_t *out)
-{
-    json_t *v = aapi_json_get(obj, key);
 
-    if (!v) {
-        return 0;
-    }
-    if (!json_is_integer(v)) {
-        return -1;
-    }
-    *out = (apr_int64_t)json_integer_value(v);
-    return 1;
-}
-
-int aapi_json_get_bool(aapi_json_t *obj, const char *key, int *out)
-{
-    json_t *v = aapi_json_get(obj, key);
-
-    if (!v) {
-        return 0;
-    }
-    if (!json_is_boolean(v)) {
-        return -1;
-    }
-    *out = json_is_true(v);
-    return 1;
-}
 
 int aapi_json_is_object(aapi_json_t *v)
 {
@@ -159,15 +128,7 @@ const char *aapi_json_string_value(aapi_json_t *v)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-size_t aapi_json_array_size(aapi_json_t *v)
-{
-    return json_is_array(v) ? json_array_size(v) : 0;
-}
 
-aapi_json_t *aapi_json_array_get(aapi_json_t *v, size_t i)
-{
-    return json_is_array(v) ? json_array_get(v, i) : NULL;
-}
 
 char *aapi_json_dump(apr_pool_t *p, aapi_json_t *v)
 {

@@ -188,12 +188,6 @@ int aapi_ct_equal_long(const void *a, const void *b, size_t n)
     return (int)(((acc | (~acc + 1)) >> 63) ^ 1);
 }
 
-int aapi_ct_streq(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    int same = CRYPTO_memcmp(a, b, la < lb ? la : lb) == 0;
-    return same & (la == lb);
-}
 
 char *aapi_sha256_hex(apr_pool_t *p, const void *data, size_t len)
 {

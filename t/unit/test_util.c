@@ -152,12 +152,26 @@ static void test_compare_hash(void)
     ok(!aapi_ct_equal("a\0b", "a\0c", 3), "ct_equal sees a difference past a NUL");
     ok(aapi_ct_equal("x", "y", 0), "ct_equal of zero bytes is true");
 
-    ok(aapi_ct_streq("secret", "secret"), "ct_streq: equal strings");
-    ok(!aapi_ct_streq("secret", "secreT"), "ct_streq: different strings");
-    ok(!aapi_ct_streq("secret", "secret2"), "ct_streq: a prefix is not equal");
-    ok(!aapi_ct_streq("secret2", "secret"), "ct_streq: a longer string is not equal");
-    ok(aapi_ct_streq("", ""), "ct_streq: two empty strings are equal");
-    ok(!aapi_ct_streq("", "a"), "ct_streq: empty and non-empty differ");
+    {
+        /* eight bytes a step, then the tail: a difference anywhere counts */
+        char a[41], b[41];
+        size_t i;
+        memset(a, 'x', 40);
+        a[40] = '\0';
+        memcpy(b, a, sizeof(a));
+        ok(aapi_ct_equal_long(a, b, 40), "ct_equal_long: equal 40 bytes");
+        for (i = 0; i < 40; i += 13) {
+            b[i] = 'y';
+            ok(!aapi_ct_equal_long(a, b, 40),
+               apr_psprintf(p, "ct_equal_long: byte %d differs",
+                            (int)i));
+            b[i] = 'x';
+        }
+        b[39] = 'z';
+        ok(!aapi_ct_equal_long(a, b, 40), "ct_equal_long: the last byte differs");
+        ok(aapi_ct_equal_long(a, b, 39), "ct_equal_long: only LEN bytes count");
+        ok(aapi_ct_equal_long(a, b, 0), "ct_equal_long of zero bytes is true");
+    }
 
     is_str(aapi_sha256_hex(p, "", 0),
            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
