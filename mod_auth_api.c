@@ -55,7 +55,7 @@ static int aapi_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     for (sp = s; sp; sp = sp->next) {
         aapi_srv_cfg_t *c = aapi_srv_cfg(sp);
         aapi_usage_t u;
-        const char *driver, *params;
+        const char *driver, *params, *cache_err;
 
         aapi_config_usage(ptemp, sp, &u);
         if (!u.used) {
@@ -76,12 +76,11 @@ static int aapi_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                 "auth-api (used at %s) supports DBDriver sqlite3 or mysql, "
                 "not %s", u.where, driver));
         }
-        if (aapi_cache_check_spec(ptemp, aapi_cfg_socache(c))) {
+        if ((cache_err = aapi_cache_check_spec(ptemp, aapi_cfg_socache(c)))) {
             rv = startup_error(sp, apr_psprintf(ptemp,
                 "AuthAPISOCache %s%s%s: %s", aapi_cfg_socache(c),
                 c->socache_where ? " at " : " (the default)",
-                c->socache_where ? c->socache_where : "",
-                aapi_cache_check_spec(ptemp, aapi_cfg_socache(c))));
+                c->socache_where ? c->socache_where : "", cache_err));
         }
         if (!c->secret) {
             rv = startup_error(sp, apr_psprintf(ptemp,
