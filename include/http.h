@@ -43,6 +43,10 @@ int aapi_http_read_json(request_rec *r, const aapi_srv_cfg_t *c,
 int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
                              aapi_claims_t *claims);
 
+/* Returns 1 for the methods that change nothing (GET, HEAD, OPTIONS;
+ * RFC 9110 9.2.1), else 0. */
+int aapi_http_safe_method(request_rec *r);
+
 /* Returns the value of cookie NAME of R, or NULL. */
 const char *aapi_http_cookie(request_rec *r, const char *name);
 

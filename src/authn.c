@@ -232,11 +232,12 @@ int aapi_check_authn(request_rec *r)
             token = NULL;
         }
     }
-    if ((from_cookie || (!token && aapi_cfg_silent_refresh(c)))
-        && r->method_number != M_GET && r->method_number != M_OPTIONS
-        && aapi_http_cookie(r, from_cookie ? AAPI_COOKIE_ACCESS
-                                           : AAPI_COOKIE_REFRESH)
-        && !aapi_http_same_origin_ok(r, c)) {
+    /* a credential the browser sends by itself: the access cookie, or the
+     * refresh cookie that silent refresh would use */
+    if ((from_cookie
+         || (!token && aapi_cfg_silent_refresh(c) && aapi_cfg_token_cookies(c)
+             && aapi_http_cookie(r, AAPI_COOKIE_REFRESH)))
+        && !aapi_http_safe_method(r) && !aapi_http_same_origin_ok(r, c)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0903)
                       "cookie-authenticated %s from a foreign origin refused",
                       r->method);
@@ -248,8 +249,7 @@ int aapi_check_authn(request_rec *r)
     if (st == AAPI_INVALID_TOKEN && aapi_cfg_silent_refresh(c)
         && aapi_cfg_token_cookies(c) && (!token || (from_cookie && expired))) {
         st = silent_refresh(r, c, &claims);
-        why = st == AAPI_OK ? NULL : "silent refresh refused";
-        token = st == AAPI_OK ? "" : token;
+        why = "silent refresh refused";
     }
     if (st == AAPI_UNAVAILABLE) {
         apr_table_setn(r->err_headers_out, "Retry-After", "5");

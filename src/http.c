@@ -218,8 +218,7 @@ int aapi_http_read_json(request_rec *r, const aapi_srv_cfg_t *c,
 
 /* ==== access tokens ==== */
 
-/* Returns 1 for the methods that change nothing (RFC 9110 9.2.1). */
-static int is_safe_method(request_rec *r)
+int aapi_http_safe_method(request_rec *r)
 {
     return r->method_number == M_GET || r->method_number == M_OPTIONS
            || r->header_only;
@@ -267,7 +266,7 @@ int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
             bad = 1;
         }
     }
-    if (from_cookie && !is_safe_method(r)
+    if (from_cookie && !aapi_http_safe_method(r)
         && !aapi_http_same_origin_ok(r, c)) {
         return aapi_http_send_csrf(r);
     }
