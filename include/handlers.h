@@ -35,6 +35,10 @@ int aapi_send_tokens(request_rec *r, aapi_srv_cfg_t *c, int status,
 /* Returns the public JSON of user U (never hashes or secrets). */
 aapi_json_t *aapi_user_json(apr_pool_t *p, const aapi_user_t *u);
 
+/* Expires the token cookies (when AuthAPITokenCookies is on), with the
+ * same Path they were set with. */
+void aapi_clear_cookies(request_rec *r, aapi_srv_cfg_t *c);
+
 /* Returns the client's address and user agent for a session record. */
 const char *aapi_client_ip(request_rec *r);
 const char *aapi_client_ua(request_rec *r);

@@ -229,6 +229,12 @@ subtest 'after logout the cookies open nothing' => sub {
     my $s = cookie_login();
     my $r = post_json('/logout', {}, Authorization => "Bearer $s->{access}");
     is($r->{status}, 200, 'POST /logout') or diag($r->{body});
+    my $gone = set_cookies($r);
+    for my $n (qw(auth_api_access auth_api_refresh)) {
+        is($gone->{$n}{attr}{'max-age'}, '0', "logout expires $n");
+        is($gone->{$n}{attr}{path}, '/',
+           "$n is expired on Path=/, the path it was set with");
+    }
     $r = raw_req('GET', $ENV, [ cookie_line(access => $s->{access}) ]);
     is($r->{status}, 401, 'the live access cookie of the ended session: 401');
     $r = raw_req('GET', $ENV, [ cookie_line(access => $s->{access}, refresh => $s->{refresh}) ]);

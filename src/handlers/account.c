@@ -299,9 +299,7 @@ int aapi_ep_me_delete(request_rec *r, aapi_srv_cfg_t *c)
     }
     aapi_sessions_mark_ended(r, c, ended);
     aapi_session_mark_ended(r, c, claims.sid);
-    if (aapi_cfg_token_cookies(c)) {
-        aapi_http_clear_token_cookies(r, c, aapi_request_mount(r));
-    }
+    aapi_clear_cookies(r, c);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0506)
                   "user %s deleted their account", u->id);
     return aapi_http_send_ok(r, HTTP_OK, "Account deleted", NULL);

@@ -31,6 +31,20 @@ aapi_json_t *aapi_user_json(apr_pool_t *p, const aapi_user_t *u)
     return j;
 }
 
+/* Returns the Path of the refresh cookie: the mount, or "/" when protected
+ * locations refresh silently and so must receive it too. */
+static const char *refresh_cookie_path(request_rec *r, const aapi_srv_cfg_t *c)
+{
+    return aapi_cfg_silent_refresh(c) ? "/" : aapi_request_mount(r);
+}
+
+void aapi_clear_cookies(request_rec *r, aapi_srv_cfg_t *c)
+{
+    if (aapi_cfg_token_cookies(c)) {
+        aapi_http_clear_token_cookies(r, c, refresh_cookie_path(r, c));
+    }
+}
+
 int aapi_send_tokens(request_rec *r, aapi_srv_cfg_t *c, int status,
                      const char *message, const aapi_user_t *u,
                      const aapi_token_pair_t *pair)
@@ -53,8 +67,7 @@ int aapi_send_tokens(request_rec *r, aapi_srv_cfg_t *c, int status,
         aapi_http_set_token_cookies(r, c, pair->access_token,
                                     pair->expires_in, pair->refresh_token,
                                     pair->refresh_expires_in,
-                                    aapi_cfg_silent_refresh(c)
-                                    ? "/" : aapi_request_mount(r));
+                                    refresh_cookie_path(r, c));
     }
     return aapi_http_send_ok(r, status, message, d);
 }

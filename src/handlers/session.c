@@ -47,8 +47,8 @@ int aapi_ep_refresh(request_rec *r, aapi_srv_cfg_t *c)
     memset(&pair, 0, sizeof(pair));
     st = aapi_tokens_refresh(r, c, db, token, &u, &pair);
     if (st != AAPI_OK) {
-        if (st == AAPI_INVALID_TOKEN && aapi_cfg_token_cookies(c)) {
-            aapi_http_clear_token_cookies(r, c, aapi_request_mount(r));
+        if (st == AAPI_INVALID_TOKEN) {
+            aapi_clear_cookies(r, c);
         }
         return aapi_http_send_status(r, st, NULL);
     }
@@ -73,9 +73,7 @@ int aapi_ep_logout(request_rec *r, aapi_srv_cfg_t *c)
         return aapi_http_send_status(r, st, NULL);
     }
     aapi_session_mark_ended(r, c, claims.sid);
-    if (aapi_cfg_token_cookies(c)) {
-        aapi_http_clear_token_cookies(r, c, aapi_request_mount(r));
-    }
+    aapi_clear_cookies(r, c);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0801)
                   "session %s of user %s ended by logout", claims.sid,
                   claims.sub);
@@ -101,9 +99,7 @@ int aapi_ep_logout_all(request_rec *r, aapi_srv_cfg_t *c)
     }
     aapi_sessions_mark_ended(r, c, ended);
     aapi_session_mark_ended(r, c, claims.sid);
-    if (aapi_cfg_token_cookies(c)) {
-        aapi_http_clear_token_cookies(r, c, aapi_request_mount(r));
-    }
+    aapi_clear_cookies(r, c);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0802)
                   "every session of user %s ended (%d)", claims.sub,
                   ended ? ended->nelts : 0);
