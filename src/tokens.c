@@ -67,10 +67,13 @@ aapi_status_t aapi_tokens_sign_access(apr_pool_t *p, const aapi_srv_cfg_t *c,
     return pair->access_token ? AAPI_OK : AAPI_INTERNAL;
 }
 
-aapi_status_t aapi_tokens_verify_access(apr_pool_t *p, const aapi_srv_cfg_t *c,
-                                        const char *token,
-                                        aapi_claims_t *claims,
-                                        const char **why)
+/* Verifies TOKEN (LEN bytes) with C's key, issuer, audience and leeway at
+ * NOW; returns AAPI_OK with *CLAIMS, or AAPI_INVALID_TOKEN with *WHY and,
+ * when EXPIRED is given, whether only the expiry failed. */
+static aapi_status_t verify(apr_pool_t *p, const aapi_srv_cfg_t *c,
+                            const char *token, size_t len, apr_int64_t now,
+                            aapi_claims_t *claims, const char **why,
+                            int *expired)
 {
     aapi_jwt_check_t check;
     aapi_jwt_err_t err;
@@ -81,14 +84,25 @@ aapi_status_t aapi_tokens_verify_access(apr_pool_t *p, const aapi_srv_cfg_t *c,
     }
     check.issuer = c->issuer;
     check.audience = c->audience;
-    check.now = aapi_now();
+    check.now = now;
     check.leeway = aapi_cfg_leeway(c);
-    err = aapi_jwt_verify(p, c->key, token, strlen(token), &check, claims);
+    err = aapi_jwt_verify(p, c->key, token, len, &check, claims);
+    if (expired) {
+        *expired = err == AAPI_JWT_EXPIRED;
+    }
     if (err != AAPI_JWT_OK) {
         *why = aapi_jwt_strerror(err);
         return AAPI_INVALID_TOKEN;
     }
     return AAPI_OK;
+}
+
+aapi_status_t aapi_tokens_verify_access(apr_pool_t *p, const aapi_srv_cfg_t *c,
+                                        const char *token,
+                                        aapi_claims_t *claims,
+                                        const char **why)
+{
+    return verify(p, c, token, strlen(token), aapi_now(), claims, why, NULL);
 }
 
 /* ==== refresh rotation ==== */
@@ -287,8 +301,6 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
     apr_int64_t now = aapi_now(), leeway = aapi_cfg_leeway(c);
     size_t len = strlen(token);
     apr_uint32_t epoch;
-    aapi_jwt_check_t check;
-    aapi_jwt_err_t err;
     aapi_status_t st;
 
     *expired = 0;
@@ -302,19 +314,9 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
         }
         return AAPI_OK;
     }
-    if (!c->key) {
-        *why = "no signing key configured";
-        return AAPI_INVALID_TOKEN;
-    }
-    check.issuer = c->issuer;
-    check.audience = c->audience;
-    check.now = now;
-    check.leeway = leeway;
-    err = aapi_jwt_verify(r->pool, c->key, token, len, &check, claims);
-    if (err != AAPI_JWT_OK) {
-        *expired = err == AAPI_JWT_EXPIRED;
-        *why = aapi_jwt_strerror(err);
-        return AAPI_INVALID_TOKEN;
+    if ((st = verify(r->pool, c, token, len, now, claims, why, expired))
+        != AAPI_OK) {
+        return st;
     }
     /* read before the check: an end that races it moves the counter past */
     epoch = aapi_revocation_epoch();
