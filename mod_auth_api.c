@@ -144,6 +144,7 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     apr_hash_t *dummies = apr_hash_make(ptemp);
     apr_hash_t *migrated = apr_hash_make(ptemp);
+    apr_hash_t *prepared = apr_hash_make(ptemp);
     server_rec *sp;
 
     aapi_common_passwords_init(pconf);
@@ -200,7 +201,7 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                     server_name(ptemp, sp), err));
             }
         }
-        aapi_store_prepare(sp);
+        aapi_store_prepare(sp, prepared);
     }
     return OK;
 }

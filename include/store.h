@@ -5,6 +5,8 @@
 
 #include "aapi.h"
 
+#include "apr_hash.h"
+
 typedef struct aapi_db aapi_db_t;
 
 typedef struct {
@@ -131,8 +133,9 @@ aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
                                       apr_int64_t now);
 
 /* Registers every prepared statement with mod_dbd for server S (call from
- * post_config before mod_dbd's). */
-void aapi_store_prepare(server_rec *s);
+ * post_config before mod_dbd's), once per configuration of mod_dbd: DONE
+ * (from the caller, one per start-up) holds those already served. */
+void aapi_store_prepare(server_rec *s, apr_hash_t *done);
 
 /* Finds the DBDriver and DBDParams that apply to server S in the parsed
  * configuration; returns 1 and sets them, or 0 when no DBDriver applies. */

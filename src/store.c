@@ -18,15 +18,18 @@
 #include "mod_dbd.h"
 #include "unixd.h"
 
+#include "store_sqlite.h"
+
+#include <sqlite3.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* SQLite result codes and MySQL error numbers the store tells apart. */
-#define SQLITE_BUSY_RC        5
-#define SQLITE_LOCKED_RC      6
-#define SQLITE_CONSTRAINT_RC  19
+#define SQLITE_BUSY_RC        SQLITE_BUSY
+#define SQLITE_LOCKED_RC      SQLITE_LOCKED
+#define SQLITE_CONSTRAINT_RC  SQLITE_CONSTRAINT
 #define MYSQL_DUP_ENTRY       1062
 #define MYSQL_LOCK_WAIT       1205
 #define MYSQL_DEADLOCK        1213
@@ -50,12 +53,26 @@ int aapi_store_available(void)
     return dbd_acquire && dbd_prepare;
 }
 
-void aapi_store_prepare(server_rec *s)
+void aapi_store_prepare(server_rec *s, apr_hash_t *done)
 {
     const aapi_sql_t *q;
+    module *dbd_mod = ap_find_linked_module("mod_dbd.c");
+    void *dbd_cfg = dbd_mod ? ap_get_module_config(s->module_config, dbd_mod)
+                            : NULL;
 
     if (!aapi_store_available()) {
         return;
+    }
+    /* a virtual host without DBD directives shares the configuration of
+     * mod_dbd with the server it inherits from: the statements are already
+     * there, and registering them again makes mod_dbd warn of conflicts */
+    if (dbd_cfg) {
+        if (apr_hash_get(done, &dbd_cfg, sizeof(dbd_cfg))) {
+            return;
+        }
+        apr_hash_set(done, apr_pmemdup(apr_hash_pool_get(done), &dbd_cfg,
+                                       sizeof(dbd_cfg)),
+                     sizeof(dbd_cfg), "");
     }
     for (q = aapi_sql_statements; q->label; q++) {
         dbd_prepare(s, q->sql, q->label);
@@ -94,8 +111,7 @@ static void conn_init(aapi_db_t *db)
         return;
     }
     if (db->is_sqlite) {
-        exec_select_drain(db->dbd->driver, db->dbd->pool, db->dbd->handle,
-                          "PRAGMA busy_timeout = 10000");
+        aapi_sqlite_wait_setup(db->dbd->driver, db->dbd->handle);
         apr_dbd_query(db->dbd->driver, db->dbd->handle, &nrows,
                       "PRAGMA synchronous = NORMAL");
     }

@@ -12,7 +12,7 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use Digest::SHA qw(sha256_hex);
 
-plan tests => 5, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 6, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -80,4 +80,20 @@ subtest 'the stored account' => sub {
 subtest 'schema_migrations records the schema' => sub {
     my $n = db_query('SELECT COUNT(*) FROM schema_migrations');
     cmp_ok($n // 0, '>=', 1, 'at least one migration recorded');
+};
+
+subtest 'virtual hosts sharing the database: statements registered once' => sub {
+    # the test server's virtual hosts inherit DBDriver/DBDParams; mod_dbd
+    # warns "conflicting SQL statements" when a label is registered twice
+    # for one configuration
+    my $log = Apache::Test::vars('t_logs') . '/error_log';
+    open my $fh, '<', $log or return fail("read $log: $!");
+    my ($starts, $conflicts) = (0, 0);
+    while (<$fh>) {
+        $starts++    if /AH00094|resuming normal operations/;
+        $conflicts++ if /conflicting SQL statements/;
+    }
+    close $fh;
+    cmp_ok($starts, '>=', 1, 'the log holds a start of the server');
+    is($conflicts, 0, 'mod_dbd reports no conflicting statements');
 };
