@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="gcc make perl apache2 apache2-dev libapr1-dev libaprutil1-dev
-libaprutil1-dbd-sqlite3 libaprutil1-dbd-mysql sqlite3
+libaprutil1-dbd-sqlite3 libaprutil1-dbd-mysql sqlite3 libsqlite3-dev
 libjansson-dev libssl-dev libcurl4-openssl-dev libargon2-dev php-cgi curl"
 case "${1:-build}" in
     test)  PKGS="$PKGS libapache2-mod-perl2 libwww-perl mariadb-server mariadb-client

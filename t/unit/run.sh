@@ -1,6 +1,7 @@
 #!/bin/sh
 # t/unit/run.sh - builds and runs the C unit tests of the level-0 and
-# level-2 code (util, json, keys, jwt, validate, password) under prove.
+# level-2 code (util, json, keys, jwt, validate, password) and of the
+# SQLite lock waiting of the store (store_sqlite) under prove.
 #
 #   sh t/unit/run.sh              build and run every t/unit/test_*.c
 #   sh t/unit/run.sh jwt util     only test_jwt.c and test_util.c
@@ -19,10 +20,11 @@ CC=${CC:-gcc}
 CFLAGS="-std=gnu99 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
 -D_REENTRANT -D_GNU_SOURCE -I$repo/include -I$here \
 -I/usr/include/apache2 -I/usr/include/apr-1.0"
-LIBS="-lapr-1 -laprutil-1 -ljansson -lcrypto -largon2"
+LIBS="-lapr-1 -laprutil-1 -ljansson -lcrypto -largon2 -lsqlite3"
 
 # the code under test; validate.c needs the generated password list
-SRCS="src/util.c src/json.c src/keys.c src/jwt.c src/password.c src/validate.c"
+SRCS="src/util.c src/json.c src/keys.c src/jwt.c src/password.c src/validate.c
+src/store_sqlite.c"
 
 # build/gen/embedded.c comes from conf/common-passwords.txt and sql/ by
 # tools/embed.pl (a step of 'make module'); make only that file if missing
