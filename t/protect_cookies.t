@@ -145,12 +145,14 @@ subtest 'parallel requests of one page with the same expired cookies all pass' =
     }, 60);
     my @st = map { ref $_ eq 'HASH' ? $_->{status} // 'error' : 'error' } @res;
     my $bad = grep { $_ ne '200' } @st;
-    ok(!$bad, 'all 12 answered 200') or diag("statuses: @st");
+    ok(!$bad, 'all 12 answered 200')
+        or diag("statuses: @st\n",
+                join "\n", map { $_->{error} } grep { ref $_ eq 'HASH' && $_->{error} } @res);
     my %succ = map { $_->{refresh} => 1 } grep { ref $_ eq 'HASH' && $_->{refresh} } @res;
     is(scalar keys %succ, 1, 'all were handed the same refresh cookie (one live chain)')
         or diag(join "\n", keys %succ);
     my (undef, $c) = jwt_decode($s->{access});
-    my @sids = grep { $_ ne $c->{sid} } map { ref $_ eq 'HASH' ? $_->{sid} : '' } @res;
+    my @sids = grep { $_ ne $c->{sid} } map { ref $_ eq 'HASH' ? $_->{sid} // '' : '' } @res;
     is(scalar @sids, 0, 'all in the same session');
     # the session lives on: its successor refreshes once more
     my ($next) = keys %succ;
