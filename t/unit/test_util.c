@@ -172,6 +172,33 @@ static void test_compare_hash(void)
         ok(aapi_ct_equal_long(a, b, 39), "ct_equal_long: only LEN bytes count");
         ok(aapi_ct_equal_long(a, b, 0), "ct_equal_long of zero bytes is true");
     }
+    {
+        /* 32 bytes a step, then eight, then the tail: every length around
+         * the steps, every byte, the lowest and the highest bit */
+        static const size_t lens[] = { 1, 7, 8, 9, 31, 32, 33, 39, 40, 41,
+                                       63, 64, 65, 96, 100, 450, 1024 };
+        unsigned char a[1024], b[1024];
+        size_t k, i, missed;
+        for (i = 0; i < sizeof(a); i++) {
+            a[i] = (unsigned char)(i * 31 + 7);
+        }
+        for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+            size_t n = lens[k];
+            memcpy(b, a, sizeof(a));
+            missed = aapi_ct_equal_long(a, b, n) ? 0 : 1;
+            for (i = 0; i < n; i++) {
+                b[i] ^= 0x01;
+                missed += aapi_ct_equal_long(a, b, n);
+                b[i] ^= 0x81;
+                missed += aapi_ct_equal_long(a, b, n);
+                b[i] ^= 0x80;
+            }
+            ok(missed == 0,
+               apr_psprintf(p, "ct_equal_long, %d bytes: equal, and a flipped "
+                            "bit in any byte seen (%d missed)", (int)n,
+                            (int)missed));
+        }
+    }
 
     is_str(aapi_sha256_hex(p, "", 0),
            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
