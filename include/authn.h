@@ -34,7 +34,8 @@ typedef struct {
 
 /* Publishes ID for R: r->user (by AuthAPIRemoteUser unless USER is given),
  * r->ap_auth_type (unless AUTH_TYPE is NULL), AUTH_API_* in the environment,
- * X-Auth-Api-* with AuthAPIForwardHeaders. */
+ * X-Auth-Api-* with AuthAPIForwardHeaders. The strings of ID and USER are
+ * used, not copied: they must live as long as r->pool. */
 void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
                            const char *user, const char *auth_type);
 

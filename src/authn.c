@@ -50,8 +50,10 @@ static void strip_identity_headers(request_rec *r)
     int i;
 
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && !strncasecmp(e[i].key, HEADER_PREFIX,
-                                     sizeof(HEADER_PREFIX) - 1)) {
+        /* most names fail on their first two bytes: skip the full compare */
+        if (e[i].key && (e[i].key[0] | 0x20) == 'x' && e[i].key[1] == '-'
+            && !strncasecmp(e[i].key, HEADER_PREFIX,
+                            sizeof(HEADER_PREFIX) - 1)) {
             if (!doomed) {
                 doomed = apr_array_make(r->pool, 4, sizeof(const char *));
             }
@@ -92,7 +94,7 @@ void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
             user = id->email;
         }
     }
-    r->user = apr_pstrdup(r->pool, user);
+    r->user = (char *)user;    /* lives in r->pool, as ID's strings do */
     if (auth_type) {
         r->ap_auth_type = (char *)auth_type;
     }
@@ -278,9 +280,14 @@ int aapi_check_authn(request_rec *r)
 
 int aapi_fixups(request_rec *r)
 {
-    const char *type = ap_auth_type(r);
+    const char *type;
     const aapi_identity_t *prev;
 
+    /* the common case: authenticated by this request's own check_authn */
+    if (r->user && !r->prev) {
+        return DECLINED;
+    }
+    type = ap_auth_type(r);
     if (type && !strcasecmp(type, AUTH_TYPE) && !r->user) {
         strip_identity_headers(r);
     }
