@@ -4,7 +4,7 @@
 # token, (c) under AuthType Basic with AuthBasicProvider auth-api; wrk on
 # loopback, the three interleaved round by round, medians and ratios.
 #
-#   BENCH_ROUNDS    rounds (3)          BENCH_DURATION  seconds per run (5)
+#   BENCH_ROUNDS    rounds (5)          BENCH_DURATION  seconds per run (5)
 #   BENCH_THREADS   wrk threads (2)     BENCH_CONNS     wrk connections (32)
 #   BENCH_COST      bcrypt cost (10)    BENCH_TIMEOUT   whole run, seconds
 #   BENCH_KEEP=1    keep the temporary ServerRoot
@@ -19,7 +19,7 @@ use AapiBench qw(say_ die_ with_deadline make_root remove_root free_port
                  http_req register_user basic_header results_write median
                  check_status);
 
-my $ROUNDS   = $ENV{BENCH_ROUNDS}   || 3;
+my $ROUNDS   = $ENV{BENCH_ROUNDS}   || 5;
 my $DURATION = $ENV{BENCH_DURATION} || 5;
 my $THREADS  = $ENV{BENCH_THREADS}  || 2;
 my $CONNS    = $ENV{BENCH_CONNS}    || 32;
@@ -98,7 +98,8 @@ sub main {
     $_->{sockerr} = 0, $_->{cpu_us} = [] for values %scen;
     my %rps;
     for my $round (1 .. $ROUNDS) {
-        for my $k (qw(a b c)) {
+        # a b c, then c b a: a drift in the machine's load favours none
+        for my $k ($round % 2 ? qw(a b c) : qw(c b a)) {
             my $r = wrk_run($port, $scen{$k}, $DURATION);
             push @{ $rps{$k} }, $r;
             say_ sprintf "round %d %-11s %10.0f req/s", $round,
@@ -109,8 +110,15 @@ sub main {
     $pid = undef;
 
     my %med = map { $_ => median(@{ $rps{$_} }) } qw(a b c);
-    my $rb = $med{b} / $med{a};
-    my $rc = $med{c} / $med{a};
+    # the ratio of each round (runs next to each other in time), then the
+    # median of those: steadier than the ratio of the medians on a machine
+    # whose load changes from minute to minute
+    my %pair = map {
+        my $k = $_;
+        $k => median(map { $rps{$k}[$_] / $rps{a}[$_] } 0 .. $ROUNDS - 1)
+    } qw(b c);
+    my $rb = $pair{b};
+    my $rc = $pair{c};
     my @cpu = grep { /^processor/ } do {
         open my $f, '<', '/proc/cpuinfo'; <$f> };
     my $out = sprintf "%s  %d CPU(s), wrk -t%d -c%d -d%ds, %d rounds "
@@ -119,18 +127,22 @@ sub main {
         scalar(localtime), scalar(@cpu), $THREADS, $CONNS, $DURATION, $ROUNDS,
         $COST;
     my %cpu = map { $_ => median(@{ $scen{$_}{cpu_us} }) } qw(a b c);
-    $out .= sprintf "%-21s %12s %7s %11s %7s   %s\n", 'scenario', 'median req/s',
-                    'vs (a)', 'httpd CPU', 'vs (a)', 'req/s of every round';
+    $out .= sprintf "%-21s %12s %7s %9s %11s %7s   %s\n", 'scenario',
+                    'median req/s', 'vs (a)', 'paired', 'httpd CPU', 'vs (a)',
+                    'req/s of every round';
     for my $k (qw(a b c)) {
         my $label = { a => '(a) unprotected',
                       b => '(b) auth-api Bearer',
                       c => '(c) Basic auth-api' }->{$k};
-        $out .= sprintf "%-21s %12.0f %7.3f %8.1f us %7.3f   %s\n", $label,
-                        $med{$k}, $med{$k} / $med{a}, $cpu{$k},
-                        $cpu{$k} / $cpu{a},
+        $out .= sprintf "%-21s %12.0f %7.3f %9s %8.1f us %7.3f   %s\n",
+                        $label, $med{$k}, $med{$k} / $med{a},
+                        $k eq 'a' ? '1.000' : sprintf('%.3f', $pair{$k}),
+                        $cpu{$k}, $cpu{$k} / $cpu{a},
                         join(' ', map { sprintf '%.0f', $_ } @{ $rps{$k} });
     }
-    $out .= "\nhttpd CPU: user+system CPU time of all httpd processes per "
+    $out .= "\npaired: the median over the rounds of each round's ratio "
+          . "to (a) of the same round; the targets are judged on it\n";
+    $out .= "httpd CPU: user+system CPU time of all httpd processes per "
           . "request (median of the rounds),\nless sensitive than req/s to "
           . "other load on the machine (load average at the end: "
           . (do { open my $l, '<', '/proc/loadavg'; my $x = <$l>;
