@@ -119,6 +119,21 @@ void aapi_tokcache_child_init(apr_pool_t *p)
 #endif
 }
 
+/* The tables of this process are read and written under one lock. */
+static APR_INLINE void tables_lock(void)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(lock);
+#endif
+}
+
+static APR_INLINE void tables_unlock(void)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(lock);
+#endif
+}
+
 /* Returns the slot for TOKEN: a mix of its last characters (signature). */
 static slot_t *slot_of(const char *token, size_t len)
 {
@@ -152,9 +167,7 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
         return 0;
     }
     s = slot_of(token, len);
-#if APR_HAS_THREADS
-    apr_thread_mutex_lock(lock);
-#endif
+    tables_lock();
     hit = s->len == len && aapi_ct_equal_long(s->token, token, len)
           && s->epoch == aapi_revocation_epoch() && now < s->trust_until
           && now <= s->exp + leeway;
@@ -172,9 +185,7 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
         out->nbf = s->nbf;
         out->exp_text = id->exp_text;
     }
-#if APR_HAS_THREADS
-    apr_thread_mutex_unlock(lock);
-#endif
+    tables_unlock();
     return hit;
 }
 
@@ -187,9 +198,7 @@ void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
         return;
     }
     s = slot_of(token, len);
-#if APR_HAS_THREADS
-    apr_thread_mutex_lock(lock);
-#endif
+    tables_lock();
     s->len = 0;
     if (put_str(s->id.sub, MAX_ID, cl->sub) && put_str(s->id.sid, MAX_ID, cl->sid)
         && put_str(s->id.role, MAX_ROLE, cl->role ? cl->role : "user")
@@ -206,14 +215,10 @@ void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
         s->trust_until = trust_until;
         s->len = len;
     }
-#if APR_HAS_THREADS
-    apr_thread_mutex_unlock(lock);
-#endif
+    tables_unlock();
 }
 
 /* ==== verified Basic credentials ==== */
-
-
 
 /* Sets up the credential table of this process, with a random MAC key. */
 static void credcache_child_init(apr_pool_t *p)
@@ -268,9 +273,7 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
         return 0;
     }
     s = cred_slot_of(key);
-#if APR_HAS_THREADS
-    apr_thread_mutex_lock(lock);
-#endif
+    tables_lock();
     hit = s->used && CRYPTO_memcmp(s->key, key, AAPI_CRED_KEY_LEN) == 0
           && s->epoch == aapi_revocation_epoch()
           && now < s->trust_until + CRED_STALE_GRACE;
@@ -286,9 +289,7 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
         out->role = apr_pstrdup(p, s->role);
         out->email_verified = s->email_verified;
     }
-#if APR_HAS_THREADS
-    apr_thread_mutex_unlock(lock);
-#endif
+    tables_unlock();
     return hit;
 }
 
@@ -302,9 +303,7 @@ void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
         return;
     }
     s = cred_slot_of(key);
-#if APR_HAS_THREADS
-    apr_thread_mutex_lock(lock);
-#endif
+    tables_lock();
     s->used = 0;
     s->revalidating = 0;
     if (put_str(s->user_id, MAX_ID, id->user_id)
@@ -318,9 +317,7 @@ void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
         s->trust_until = trust_until;
         s->used = 1;
     }
-#if APR_HAS_THREADS
-    apr_thread_mutex_unlock(lock);
-#endif
+    tables_unlock();
 }
 
 void aapi_credcache_drop(const unsigned char key[AAPI_CRED_KEY_LEN])
@@ -331,14 +328,10 @@ void aapi_credcache_drop(const unsigned char key[AAPI_CRED_KEY_LEN])
         return;
     }
     s = cred_slot_of(key);
-#if APR_HAS_THREADS
-    apr_thread_mutex_lock(lock);
-#endif
+    tables_lock();
     if (s->used && CRYPTO_memcmp(s->key, key, AAPI_CRED_KEY_LEN) == 0) {
         s->used = 0;
         s->revalidating = 0;
     }
-#if APR_HAS_THREADS
-    apr_thread_mutex_unlock(lock);
-#endif
+    tables_unlock();
 }

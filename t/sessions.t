@@ -197,6 +197,10 @@ subtest 'a session expired by time is not listed and cannot be ended' => sub {
     my (undef, $list) = list_of($u->{access_token});
     is(scalar @$list, 2, 'two sessions') or diag(explain $list);
     Time::HiRes::sleep(3.1);     # AuthAPIRefreshTTL 2s: both have expired
+    # their access tokens (AuthAPIAccessTTL 15m) end with them, once the
+    # session state trusted for AuthAPISessionCacheTTL (1s here) runs out
+    is(me_status($l->{access_token}), 401, 'an access token of an expired session: 401');
+    is(me_status($u->{access_token}), 401, 'the other one, used before the expiry: 401');
     my $m = new_login($u);
     my (undef, $list2) = list_of($m->{access_token});
     is_deeply([map { $_->{id} } @$list2], [sid_of($m->{access_token})],
