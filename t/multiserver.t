@@ -10,10 +10,10 @@ use FindBin ();
 use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
+use AAPI::Httpd qw(free_port wait_port start_httpd $MODDIR);
 use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP ();
 use Time::HiRes qw(sleep);
 
@@ -22,40 +22,17 @@ plan tests => 5, need_module('mod_auth_api.c');
 my $vars    = Apache::Test::config()->{vars};
 my $HTTPD   = $vars->{httpd};
 my $SO      = catfile($vars->{top_dir}, '.libs', 'mod_auth_api.so');
-my $MODDIR  = '/usr/lib/apache2/modules';
 my $MEMCACHED = '/usr/bin/memcached';
 my $TMP     = tempdir('aapi-multi-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $ROOT    = $> == 0;
-my ($user, $group) = $ROOT ? ('nobody', 'nogroup') : ();
 chmod 0777, $TMP;
 my $http = HTTP::Tiny->new(timeout => 30);
 my $json = JSON::PP->new;
-my (@httpd_confs, $memcached_pid);
+my $memcached_pid;
 
 END {
-    system($HTTPD, '-f', $_, '-k', 'stop') for @httpd_confs;
+    AAPI::Httpd::stop_all();
     if ($memcached_pid) { kill 'TERM', $memcached_pid; waitpid $memcached_pid, 0 }
-}
-
-# Returns a free TCP port on 127.0.0.1.
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1) or die "$!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
-# Waits (at most 30 s) until PORT answers TCP.
-sub wait_port {
-    my ($port) = @_;
-    for (1 .. 300) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => $port, Proto => 'tcp');
-        return 1 if $s;
-        sleep 0.1;
-    }
-    return 0;
 }
 
 ok(-x $MEMCACHED, 'memcached is installed (Debian package memcached)')
@@ -81,12 +58,11 @@ sub start_server {
     chmod 0777, $dir;
     my $port = free_port();
     my $mpm = -e "$MODDIR/mod_mpm_event.so" ? 'event' : 'prefork';
-    my $conf = "$dir/httpd.conf";
-    open my $fh, '>', $conf or die "$conf: $!";
-    print $fh join "\n",
-        qq(ServerRoot "$dir"), "ServerName 127.0.0.1", "Listen 127.0.0.1:$port",
-        qq(PidFile "$dir/httpd.pid"), qq(ErrorLog "$dir/error_log"),
-        qq(DefaultRuntimeDir "$dir"),
+    mkdir "$dir/members" or die;
+    open my $page, '>', "$dir/members/page.txt" or die;
+    print $page "protected\n";
+    close $page;
+    start_httpd($HTTPD, $dir, $port,
         "LoadModule mpm_${mpm}_module $MODDIR/mod_mpm_$mpm.so",
         "LoadModule authz_core_module $MODDIR/mod_authz_core.so",
         "LoadModule authz_user_module $MODDIR/mod_authz_user.so",
@@ -95,7 +71,6 @@ sub start_server {
         "LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so",
         "LoadModule socache_memcache_module $MODDIR/mod_socache_memcache.so",
         "LoadModule auth_api_module $SO",
-        ($ROOT ? ("User $user", "Group $group") : ()),
         "DBDriver sqlite3", qq(DBDParams "$TMP/db/auth.db"),
         "AuthAPIJWTSecret $secret", "AuthAPIPasswordHash bcrypt 4",
         "AuthAPISOCache $cache", "AuthAPISessionCacheTTL $ttl",
@@ -103,15 +78,7 @@ sub start_server {
         "<Directory \"$dir\">", "    Require all granted", "</Directory>",
         "<Location /api/v1/auth>", "    SetHandler auth-api", "</Location>",
         "<Directory \"$dir/members\">", "    AuthType auth-api",
-        "    Require valid-user", "</Directory>", '';
-    close $fh;
-    mkdir "$dir/members" or die;
-    open my $page, '>', "$dir/members/page.txt" or die;
-    print $page "protected\n";
-    close $page;
-    system($HTTPD, '-f', $conf, '-k', 'start') == 0 or die "httpd $name did not start";
-    push @httpd_confs, $conf;
-    wait_port($port) or die "httpd $name does not answer";
+        "    Require valid-user", "</Directory>");
     return "http://127.0.0.1:$port";
 }
 
