@@ -44,6 +44,7 @@ my $EXTRA = "AuthAPIAccessTTL 1h\nAuthAPISessionCacheTTL 1h\n";
 
 my ($root, $pid);
 our @fresh;     # tokens issued by the server under callgrind (b-fresh)
+our %spare;     # sessions to log out in (b-moved): base => [...], full => [...]
 my $cleaned;
 sub cleanup {
     return if $cleaned++;
@@ -80,8 +81,11 @@ sub main {
     close(wait_listening($port, $pid, 30, "$root/logs/mint-error.log"));
     my $warm = register_user($port);
     my @cold = map { login_user($port) } 0 .. $N;
+    %spare = (base => [ map { login_user($port) } 1 .. $N ],
+              full => [ map { login_user($port) } 1 .. $N ]);
     my %seen;
-    $seen{$_}++ and die_ 'two logins gave the same token' for @cold, $warm;
+    $seen{$_}++ and die_ 'two logins gave the same token'
+        for @cold, $warm, @{ $spare{base} }, @{ $spare{full} };
     check_status($port, '/jwt/file.bin', 401);
     check_status($port, '/basic/file.bin', 401);
     check_status($port, '/jwt/file.bin', 200, "Authorization: Bearer $warm");
@@ -115,11 +119,17 @@ sub main {
                     path  => '/jwt/file.bin',
                     prelude => \&login_on_socket,
                     hdr   => sub { ("Authorization: Bearer $fresh[$_[0]]") } },
+        # the token of (b), each time after a logout somewhere on the
+        # server has moved the revocation counter: the process re-checks
+        # the session (shared cache), not the signature
+        bmoved => { label => '(b-moved) Bearer, after a logout',
+                    path  => '/jwt/file.bin', moves => 1,
+                    hdr   => sub { ("Authorization: Bearer $warm") } },
         c     => { label => '(c) Basic, warm',
                    path  => '/basic/file.bin',
                    hdr   => sub { (basic_header()) } },
     );
-    my @order = qw(a ah b bcold bfresh c);
+    my @order = qw(a ah b bcold bfresh bmoved c);
     for my $k (@order) {
         my $s = $scen{$k};
         $s->{base} = callgrind_run($cg, $port, "$k-0", $s, 0);
@@ -168,14 +178,14 @@ sub main {
         $xc <= 40000 ? 'met' : 'MISSED', $xc;
 
     # where the protected requests spend it
-    for my $k (qw(b bcold bfresh c)) {
+    for my $k (qw(b bcold bfresh bmoved c)) {
         my $fn = $k eq 'c' ? 'basic_check' : 'aapi_check_authn';
         my $tree = callee_tree($scen{$k}{gfull}, $scen{$k}{gbase}, $fn, $N,
-                               $k =~ /cold|fresh/ ? 3 : 4, $k =~ /cold|fresh/ ? 1000 : 100);
+                               $k =~ /cold|fresh|moved/ ? 3 : 4, $k =~ /cold|fresh|moved/ ? 1000 : 100);
         $out .= "\n$scen{$k}{label}: inside $fn, inclusive Ir per request "
               . "(callees)\n$tree" if $tree;
     }
-    for my $k (qw(b bcold bfresh c)) {
+    for my $k (qw(b bcold bfresh bmoved c)) {
         $out .= "\n$scen{$k}{label}: functions whose own Ir per request grew "
               . "most over (a)\n" . self_diff($scen{$k}, $scen{a}, $N, 25);
     }
@@ -188,6 +198,15 @@ sub main {
 # Starts httpd -X under callgrind, sends S's warm-up request and then N more
 # on the same connection (each must answer 200 with the file), stops it;
 # returns { ir => total Ir, incl => { fn => inclusive Ir }, file => path }.
+# Logs session TOKEN out on SOCK (the server under callgrind).
+sub logout_on_socket {
+    my ($sock, $token) = @_;
+    my ($st) = http_req($sock, 'POST', '/api/v1/auth/logout',
+        ["Authorization: Bearer $token", 'Content-Type: application/json'],
+        '{}', 120);
+    $st == 200 or die_ "logout under callgrind answered $st";
+}
+
 # Logs in N+1 times on SOCK (the server under callgrind), keeping the tokens
 # in @fresh.
 sub login_on_socket {
@@ -216,13 +235,19 @@ sub callgrind_run {
         $AapiBench::APACHE, '-X', '-f', $conf);
     my $sock = wait_listening($port, $pid, 180, "$root/logs/cg-error.log");
     $s->{prelude}->($sock) if $s->{prelude};
+    # (b-moved): a logout before every measured request; the base run makes
+    # as many after its warm-up (other sessions: an ended one would not move
+    # the counter), so that only the protected requests remain
+    my @moves = $s->{moves} ? @{ $n ? $spare{full} : $spare{base} } : ();
     for my $i (0 .. $n) {
+        logout_on_socket($sock, shift @moves) if $i > 0 && @moves;
         my ($st, $h, $body) = http_req($sock, 'GET', $s->{path},
                                        [$s->{hdr}->($i)], undef, 120);
         $st == 200 && length($body) == 1024
             or die_ "$s->{label}, request $i: $st, " . length($body)
                     . ' bytes (expected 200 and the 1 KiB file)';
     }
+    logout_on_socket($sock, $_) for splice @moves;
     close $sock;
     my $status = stop_process($pid, 120);
     $pid = undef;

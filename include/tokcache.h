@@ -20,9 +20,18 @@ void aapi_revocation_bump(void);
 /* Creates this process's table (child_init). */
 void aapi_tokcache_child_init(apr_pool_t *p);
 
-/* Returns 1 and fills *OUT (strings from P) when TOKEN (LEN bytes) was
- * verified by this process, has not expired at NOW (with LEEWAY), is still
- * within its trust and no session has ended since; else 0. */
+/* What the table knows of a token. */
+#define AAPI_TOKCACHE_MISS     0   /* nothing: verify it in full */
+#define AAPI_TOKCACHE_TRUSTED  1   /* verified, session checked, still trusted */
+#define AAPI_TOKCACHE_KNOWN    2   /* verified (the same bytes), not expired,
+                                    * but its session must be checked again */
+
+/* Looks TOKEN (LEN bytes) up at NOW (with LEEWAY): AAPI_TOKCACHE_TRUSTED
+ * when this process verified it, it has not expired, it is within its trust
+ * and no session has ended since; AAPI_TOKCACHE_KNOWN when only the trust
+ * has run out or a session has ended since (its signature and claims need
+ * no second look, its session does); else AAPI_TOKCACHE_MISS. Fills *OUT
+ * (strings from P) unless it misses. */
 int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
                       apr_int64_t leeway, apr_pool_t *p, aapi_claims_t *out);
 

@@ -168,10 +168,13 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
     }
     s = slot_of(token, len);
     tables_lock();
-    hit = s->len == len && aapi_ct_equal_long(s->token, token, len)
-          && s->epoch == aapi_revocation_epoch() && now < s->trust_until
-          && now <= s->exp + leeway;
-    if (hit) {
+    hit = AAPI_TOKCACHE_MISS;
+    if (s->len == len && aapi_ct_equal_long(s->token, token, len)
+        && now <= s->exp + leeway) {
+        hit = s->epoch == aapi_revocation_epoch() && now < s->trust_until
+              ? AAPI_TOKCACHE_TRUSTED : AAPI_TOKCACHE_KNOWN;
+    }
+    if (hit != AAPI_TOKCACHE_MISS) {
         ident_t *id = apr_pmemdup(p, &s->id, sizeof(ident_t));
         memset(out, 0, sizeof(*out));
         out->sub = id->sub;

@@ -306,7 +306,8 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
     aapi_status_t st;
 
     *expired = 0;
-    if (aapi_tokcache_get(token, len, now, leeway, r->pool, claims)) {
+    switch (aapi_tokcache_get(token, len, now, leeway, r->pool, claims)) {
+    case AAPI_TOKCACHE_TRUSTED:
         /* with a cache shared by several servers, an end recorded by another
          * server is seen at once: one lookup, no database */
         if (aapi_cache_is_networked(c->cache) && session_ended_in_cache(r, c,
@@ -315,10 +316,15 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
             return AAPI_INVALID_TOKEN;
         }
         return AAPI_OK;
-    }
-    if ((st = verify(r->pool, c, token, len, now, claims, why, expired))
-        != AAPI_OK) {
-        return st;
+    case AAPI_TOKCACHE_KNOWN:
+        /* the same bytes this process verified: only the session's state
+         * may have changed */
+        break;
+    default:
+        if ((st = verify(r->pool, c, token, len, now, claims, why, expired))
+            != AAPI_OK) {
+            return st;
+        }
     }
     /* read before the check: an end that races it moves the counter past */
     epoch = aapi_revocation_epoch();
