@@ -227,6 +227,11 @@ sub callgrind_run {
     my ($conf, $port, $tag, $s, $n) = @_;
     my $file = "$root/out/callgrind.$tag";
     my $log = "$root/logs/cg-$tag.log";
+    # every run starts with an empty SQLite write-ahead log, so that a
+    # checkpoint (SQLite copying the log into the database once it is long)
+    # falls at the same point of the base and the full run, not into one
+    system('sqlite3', "$root/var/auth.db", 'PRAGMA wal_checkpoint(TRUNCATE);') == 0
+        or die_ 'sqlite3 could not checkpoint the database';
     $pid = start_process("httpd -X under callgrind ($tag)", $log,
         split(' ', as_user_prefix(1)),
         'valgrind', '--tool=callgrind', "--callgrind-out-file=$file",

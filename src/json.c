@@ -291,6 +291,14 @@ static void put_utf8(char **o, unsigned int cp)
 
 /* Reads a string at the cursor (on its opening quote); returns it unescaped
  * from the pool, or NULL. */
+/* 1 for the bytes that end a run of plain characters in a JSON string:
+ * the quote, the backslash and the control characters. */
+static const unsigned char str_special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1
+};
+
 static const char *flat_string(flat_t *f)
 {
     const char *start, *c;
@@ -302,15 +310,20 @@ static const char *flat_string(flat_t *f)
     }
     start = ++f->s;
     escaped = 0;
-    for (c = start; c < f->end && *c != '"'; c++) {
-        if ((unsigned char)*c < 0x20) {
-            return NULL;
+    for (c = start; c < f->end; c++) {
+        /* plain characters: one table look-up each */
+        while (c < f->end && !str_special[(unsigned char)*c]) {
+            c++;
         }
-        if (*c == '\\') {
-            escaped = 1;
-            if (++c >= f->end) {
-                return NULL;
-            }
+        if (c >= f->end || *c == '"') {
+            break;
+        }
+        if (*c != '\\') {
+            return NULL;            /* a control character */
+        }
+        escaped = 1;
+        if (++c >= f->end) {
+            return NULL;
         }
     }
     if (c >= f->end) {

@@ -258,6 +258,57 @@ static void test_envelopes(void)
        "errors are grouped field -> list of messages, in order");
 }
 
+/* ==== the flat reader (token headers and claims) ==== */
+
+/* Returns string member "s" of the flat object made of S (LEN bytes), or
+ * NULL when the object is refused. */
+static const char *flat_s(const char *s, size_t len)
+{
+    apr_array_header_t *m = aapi_json_flat_parse(p, s, len);
+    const aapi_flat_member_t *e = m ? aapi_flat_get(m, "s") : NULL;
+    return e && e->type == AAPI_FLAT_STRING ? e->str : NULL;
+}
+
+#define FLAT_S(lit) flat_s(lit, sizeof(lit) - 1)
+
+static void test_flat_strings(void)
+{
+    char big[1100];
+    size_t i;
+
+    is_str(FLAT_S("{\"s\":\"plain text\"}"), "plain text", "flat: a plain string");
+    is_str(FLAT_S("{\"s\":\"\"}"), "", "flat: the empty string");
+    is_str(FLAT_S("{\"s\":\"a\\\"b\"}"), "a\"b", "flat: an escaped quote");
+    is_str(FLAT_S("{\"s\":\"a\\\\\"}"), "a\\", "flat: an escaped backslash at the end");
+    is_str(FLAT_S("{\"s\":\"\\\\\\\"\"}"), "\\\"", "flat: a backslash, then a quote");
+    is_str(FLAT_S("{\"s\":\"\\u00e9\\ud83d\\ude00\\/\\n\"}"),
+           "\xc3\xa9\xf0\x9f\x98\x80/\n", "flat: \\u escapes, a surrogate pair, \\/ and \\n");
+    is_str(FLAT_S("{\"s\":\"caf\xc3\xa9 \x7f\"}"), "caf\xc3\xa9 \x7f",
+           "flat: UTF-8 and DEL pass as they are");
+    ok(FLAT_S("{\"s\":\"a\nb\"}") == NULL, "flat: a raw newline is refused");
+    ok(FLAT_S("{\"s\":\"a\x01\"}") == NULL, "flat: a raw control character is refused");
+    ok(FLAT_S("{\"s\":\"\x1f\"}") == NULL, "flat: 0x1f is refused");
+    ok(FLAT_S("{\"s\":\"abc}") == NULL, "flat: an unterminated string is refused");
+    ok(FLAT_S("{\"s\":\"abc\\\"}") == NULL, "flat: an escaped closing quote leaves it open");
+    ok(FLAT_S("{\"s\":\"abc\\") == NULL, "flat: a backslash at the very end is refused");
+    ok(FLAT_S("{\"s\":\"\\x\"}") == NULL, "flat: an unknown escape is refused");
+    ok(FLAT_S("{\"s\":\"\\u0000\"}") == NULL, "flat: \\u0000 is refused");
+    ok(FLAT_S("{\"s\":\"\\ude00\"}") == NULL, "flat: a lone low surrogate is refused");
+    ok(FLAT_S("{\"s\":\"\xff\"}") == NULL, "flat: invalid UTF-8 is refused");
+    ok(flat_s("{\"s\":\"a\0b\"}", 10) == NULL, "flat: a NUL is refused");
+
+    memcpy(big, "{\"s\":\"", 6);
+    for (i = 6; i < 6 + 1000; i++) {
+        big[i] = (char)('a' + i % 26);
+    }
+    memcpy(big + 1006, "\"}", 2);
+    {
+        const char *got = flat_s(big, 1008);
+        ok(got && strlen(got) == 1000 && got[0] == 'g' && got[999] == big[1005],
+           "flat: a 1000-character string");
+    }
+}
+
 int main(void)
 {
     p = tap_init();
@@ -266,5 +317,6 @@ int main(void)
     test_build();
     test_merge_patch();
     test_envelopes();
+    test_flat_strings();
     return done();
 }
