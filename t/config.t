@@ -18,7 +18,7 @@ plan tests => 18, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 my $CHECK = AAPI::ConfigCheck->new(tag => 'config', modules => ['dbd']);
 my $TMP = $CHECK->tmp;
-my $GOOD_SECRET = 'config-test-secret-0123456789-0123456789';
+my $GOOD_SECRET = $AAPI::ConfigCheck::SECRET;
 
 # Runs "httpd -t" on BODY; returns (exit status, output, config file).
 sub httpd_t {
@@ -27,41 +27,19 @@ sub httpd_t {
 }
 
 my $DB = "DBDriver sqlite3\nDBDParams $TMP/unused.db\n";
-my $BASE = <<"EOF";
-$DB
-AuthAPIJWTSecret $GOOD_SECRET
-AuthAPIIssuer https://config.example
-AuthAPIAudience config-api
-<Location /auth>
-    SetHandler auth-api
-</Location>
-EOF
+my $BASE = $CHECK->base_config;
 
-# Checks that BODY (added to a good configuration) stops httpd -t with an
-# error naming DIRECTIVE (and, when AT_LINE, the file and line).
+# Checks that BODY (added to a good configuration, or REPLACE instead of it)
+# stops httpd -t with an error naming DIRECTIVE (with FILE or LINE, the file
+# or the file and line); with NO_DBD, mod_dbd is not loaded.
 sub bad_config {
     my ($name, $body, $directive, %o) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $full = exists $o{replace} ? $o{replace} : "$BASE\n$body\n";
-    my ($rc, $out, $conf) = httpd_t($full, %o);
-    subtest $name => sub {
-        isnt($rc, 0, 'httpd -t fails');
-        unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
-        like($out, qr/\Q$directive\E/, "the output names $directive");
-        like($out, qr/\Q$conf\E/, 'and the file') if $o{file};
-        like($out, qr/line \d+ of \Q$conf\E|\Q$conf\E:\d+/, 'and the line') if $o{line};
-        unlike($out, qr/\Q$GOOD_SECRET\E/, 'the secret is not printed');
-        diag($out) unless $rc;
-    };
+    $CHECK->refuses($name, exists $o{replace} ? $o{replace} : "$BASE\n$body\n",
+                    $directive, %o, $o{no_dbd} ? (modules => []) : ());
 }
 
-{
-    my ($rc, $out) = httpd_t($BASE);
-    subtest 'a good configuration: Syntax OK' => sub {
-        is($rc, 0, 'exit status 0') or diag($out);
-        like($out, qr/Syntax OK/, 'Syntax OK');
-    };
-}
+$CHECK->accepts('a good configuration: Syntax OK', $BASE);
 
 {
     my $f = "$TMP/good.secret";

@@ -10,8 +10,12 @@ use Apache::Test ();
 use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 use POSIX ();
+use Test::More ();
 
 our $MODDIR = '/usr/lib/apache2/modules';
+
+# The HMAC secret of every checked configuration; no output may show it.
+our $SECRET = 'config-test-secret-0123456789-0123456789';
 
 # Returns a checker; MODULES are module names to load before mod_auth_api
 # (e.g. 'dbd', 'auth_basic'), HEAD lines come after the common settings.
@@ -37,6 +41,64 @@ sub new {
 
 # The temporary folder of this checker.
 sub tmp { $_[0]{tmp} }
+
+# A configuration that works: a database, the secret, issuer, audience and
+# the API mounted at /auth.
+sub base_config {
+    my $self = shift;
+    return <<"EOF";
+DBDriver sqlite3
+DBDParams $self->{tmp}/unused.db
+AuthAPIJWTSecret $SECRET
+AuthAPIIssuer https://config.example
+AuthAPIAudience config-api
+<Location /auth>
+    SetHandler auth-api
+</Location>
+EOF
+}
+
+# One subtest NAME: "httpd -t" on BODY fails, without "Syntax OK", with
+# output naming DIRECTIVE and never the secret. Options: value (the output
+# names it too), file (names the file), line (names the file and a line),
+# at (names the file and line AT of BODY, counting from 1), modules (as for
+# run).
+sub refuses {
+    my ($self, $name, $body, $directive, %o) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my ($rc, $out, $conf, $first) =
+        $self->run($body, $o{modules} ? (modules => $o{modules}) : ());
+    Test::More::subtest($name => sub {
+        Test::More::isnt($rc, 0, 'httpd -t fails');
+        Test::More::unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
+        Test::More::like($out, qr/\Q$directive\E/, "the output names $directive");
+        Test::More::like($out, qr/\Q$o{value}\E/, "and the value '$o{value}'")
+            if defined $o{value};
+        Test::More::like($out, qr/\Q$conf\E/, 'and the file') if $o{file};
+        if (defined $o{at}) {
+            my $line = $first + $o{at} - 1;
+            Test::More::like($out, qr/line $line of \Q$conf\E|\Q$conf\E:$line\b/,
+                             "and the file and line $line");
+        }
+        elsif ($o{line}) {
+            Test::More::like($out, qr/line \d+ of \Q$conf\E|\Q$conf\E:\d+/,
+                             'and the file and line');
+        }
+        Test::More::unlike($out, qr/\Q$SECRET\E/, 'the secret is not printed');
+        Test::More::diag($out) unless $rc;
+    });
+}
+
+# One subtest NAME: "httpd -t" on BODY says "Syntax OK" and exits 0.
+sub accepts {
+    my ($self, $name, $body) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my ($rc, $out) = $self->run($body);
+    Test::More::subtest($name => sub {
+        Test::More::is($rc, 0, 'exit status 0') or Test::More::diag($out);
+        Test::More::like($out, qr/Syntax OK/, 'Syntax OK');
+    });
+}
 
 # Writes a configuration with BODY after the module loading lines (and the
 # checker's HEAD; MODULES overrides the checker's list) and runs "httpd -t"
