@@ -39,6 +39,12 @@ aapi_json_t *aapi_user_json(apr_pool_t *p, const aapi_user_t *u);
  * same Path they were set with. */
 void aapi_clear_cookies(request_rec *r, aapi_srv_cfg_t *c);
 
+/* After the database ended the caller's session SID (and the sessions
+ * ENDED, may be NULL): records them as ended for every process and expires
+ * the caller's token cookies. */
+void aapi_end_own_sessions(request_rec *r, aapi_srv_cfg_t *c,
+                           const apr_array_header_t *ended, const char *sid);
+
 /* Returns the client's address and user agent for a session record. */
 const char *aapi_client_ip(request_rec *r);
 const char *aapi_client_ua(request_rec *r);

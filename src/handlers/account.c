@@ -297,9 +297,7 @@ int aapi_ep_me_delete(request_rec *r, aapi_srv_cfg_t *c)
     if (st != AAPI_OK) {
         return aapi_http_send_status(r, st, NULL);
     }
-    aapi_sessions_mark_ended(r, c, ended);
-    aapi_session_mark_ended(r, c, claims.sid);
-    aapi_clear_cookies(r, c);
+    aapi_end_own_sessions(r, c, ended, claims.sid);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0506)
                   "user %s deleted their account", u->id);
     return aapi_http_send_ok(r, HTTP_OK, "Account deleted", NULL);

@@ -45,6 +45,16 @@ void aapi_clear_cookies(request_rec *r, aapi_srv_cfg_t *c)
     }
 }
 
+void aapi_end_own_sessions(request_rec *r, aapi_srv_cfg_t *c,
+                           const apr_array_header_t *ended, const char *sid)
+{
+    if (ended) {
+        aapi_sessions_mark_ended(r, c, ended);
+    }
+    aapi_session_mark_ended(r, c, sid);
+    aapi_clear_cookies(r, c);
+}
+
 int aapi_send_tokens(request_rec *r, aapi_srv_cfg_t *c, int status,
                      const char *message, const aapi_user_t *u,
                      const aapi_token_pair_t *pair)

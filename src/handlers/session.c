@@ -72,8 +72,7 @@ int aapi_ep_logout(request_rec *r, aapi_srv_cfg_t *c)
     if (st != AAPI_OK && st != AAPI_NOT_FOUND) {
         return aapi_http_send_status(r, st, NULL);
     }
-    aapi_session_mark_ended(r, c, claims.sid);
-    aapi_clear_cookies(r, c);
+    aapi_end_own_sessions(r, c, NULL, claims.sid);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0801)
                   "session %s of user %s ended by logout", claims.sid,
                   claims.sub);
@@ -97,9 +96,7 @@ int aapi_ep_logout_all(request_rec *r, aapi_srv_cfg_t *c)
     if (st != AAPI_OK) {
         return aapi_http_send_status(r, st, NULL);
     }
-    aapi_sessions_mark_ended(r, c, ended);
-    aapi_session_mark_ended(r, c, claims.sid);
-    aapi_clear_cookies(r, c);
+    aapi_end_own_sessions(r, c, ended, claims.sid);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0802)
                   "every session of user %s ended (%d)", claims.sub,
                   ended ? ended->nelts : 0);
