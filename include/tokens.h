@@ -46,17 +46,18 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
                                   aapi_db_t *db, const char *token,
                                   aapi_user_t **user, aapi_token_pair_t *pair);
 
-/* Returns AAPI_OK when session SID is live, AAPI_INVALID_TOKEN when it has
- * ended, or AAPI_UNAVAILABLE; asks the shared cache first and the database
- * when the cache does not know or its trust has run out. */
+/* Returns AAPI_OK when session SID is live and belongs to user SUB,
+ * AAPI_INVALID_TOKEN when it has ended or is another user's, or
+ * AAPI_UNAVAILABLE; asks the shared cache first and the database when the
+ * cache does not know or its trust has run out. */
 aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
-                                 const char *sid);
+                                 const char *sid, const char *sub);
 
 /* Records in the shared cache that session SID is live (it was just made
  * or refreshed), for AuthAPISessionCacheTTL, so the first request with its
  * tokens needs no database. */
 void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
-                            const char *sid);
+                            const char *sid, const char *uid);
 
 /* Records in the shared cache that session SID has ended, so that every
  * process refuses its access tokens at once. */

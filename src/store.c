@@ -684,7 +684,7 @@ aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
 }
 
 aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
-                                      apr_int64_t now)
+                                      apr_int64_t now, const char **uid)
 {
     const char *args[2] = { sid, i64(db->pool, now) };
     apr_array_header_t *rows;
@@ -694,7 +694,11 @@ aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
     if (st != AAPI_OK) {
         return st;
     }
-    return rows->nelts ? AAPI_OK : AAPI_NOT_FOUND;
+    if (!rows->nelts) {
+        return AAPI_NOT_FOUND;
+    }
+    *uid = APR_ARRAY_IDX(rows, 0, const char **)[0];
+    return *uid ? AAPI_OK : AAPI_NOT_FOUND;
 }
 
 /* ==== the configuration tree: which DBDriver applies to a server ==== */

@@ -211,14 +211,16 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
     pair->refresh_token = next;
     pair->refresh_expires_in = aapi_cfg_refresh_ttl(c);
     pair->session_id = sess->id;
-    aapi_session_mark_live(r, c, sess->id);
+    aapi_session_mark_live(r, c, sess->id, (*user)->id);
     return aapi_tokens_sign_access(p, c, *user, sess->id, pair);
 }
 
 /* ==== session state shared by the processes ==== */
 
+/* A live session is stored as "L" and its user's id, an ended one as "E". */
 #define STATE_LIVE  "L"
 #define STATE_ENDED "E"
+#define STATE_MAX   64
 
 /* Returns the cache key of session SID, from P. The random id comes first:
  * shmcb picks its sub-cache by the first byte of the key, so a common prefix
@@ -240,19 +242,41 @@ static int session_ended_in_cache(request_rec *r, const aapi_srv_cfg_t *c,
            && len == 1 && buf[0] == STATE_ENDED[0];
 }
 
-aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
-                                 const char *sid)
+/* Records session SID of user UID as live for AuthAPISessionCacheTTL. */
+static void cache_live(request_rec *r, const aapi_srv_cfg_t *c,
+                       const char *key, const char *uid)
 {
-    char buf[8];
+    const char *v = apr_pstrcat(r->pool, STATE_LIVE, uid, NULL);
+    apr_time_t ttl = apr_time_from_sec(aapi_cfg_session_cache_ttl(c));
+
+    if (strlen(v) < STATE_MAX) {
+        aapi_cache_set(c->cache, r->server, key, v, (unsigned int)strlen(v),
+                       apr_time_now() + ttl, r->pool);
+    }
+}
+
+aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
+                                 const char *sid, const char *sub)
+{
+    char buf[STATE_MAX];
     unsigned int len = sizeof(buf);
     const char *key = session_key(r->pool, sid);
+    const char *uid = NULL;
     aapi_db_t *db;
     aapi_status_t st;
-    apr_time_t ttl;
 
     if (aapi_cache_get(c->cache, r->server, key, buf, &len, r->pool)
-        == APR_SUCCESS && len == 1) {
-        return buf[0] == STATE_LIVE[0] ? AAPI_OK : AAPI_INVALID_TOKEN;
+        == APR_SUCCESS) {
+        if (len == 1 && buf[0] == STATE_ENDED[0]) {
+            return AAPI_INVALID_TOKEN;
+        }
+        /* live: the session of the user the token names, or not (a value
+         * of another form, such as a bare "L" of an older module in a
+         * memcache, is asked of the database) */
+        if (len > 1 && buf[0] == STATE_LIVE[0]) {
+            return len - 1 == strlen(sub) && memcmp(buf + 1, sub, len - 1) == 0
+                   ? AAPI_OK : AAPI_INVALID_TOKEN;
+        }
     }
     if ((st = aapi_store_open(r, &db)) != AAPI_OK) {
         return st;
@@ -260,12 +284,12 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AAPI_LOGNO(0702)
                   "session %s not in the shared cache: asking the database",
                   sid);
-    st = aapi_store_session_live(db, sid, aapi_now());
+    st = aapi_store_session_live(db, sid, aapi_now(), &uid);
     if (st == AAPI_OK) {
-        ttl = apr_time_from_sec(aapi_cfg_session_cache_ttl(c));
-        aapi_cache_set(c->cache, r->server, key, STATE_LIVE, 1,
-                       apr_time_now() + ttl, r->pool);
-        return AAPI_OK;
+        cache_live(r, c, key, uid);
+        /* a token naming another user than the session's is refused; the
+         * session itself lives on */
+        return strcmp(uid, sub) == 0 ? AAPI_OK : AAPI_INVALID_TOKEN;
     }
     if (st == AAPI_NOT_FOUND) {
         aapi_session_mark_ended(r, c, sid);
@@ -275,12 +299,9 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
 }
 
 void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
-                            const char *sid)
+                            const char *sid, const char *uid)
 {
-    apr_time_t ttl = apr_time_from_sec(aapi_cfg_session_cache_ttl(c));
-
-    aapi_cache_set(c->cache, r->server, session_key(r->pool, sid), STATE_LIVE,
-                   1, apr_time_now() + ttl, r->pool);
+    cache_live(r, c, session_key(r->pool, sid), uid);
 }
 
 void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
@@ -328,7 +349,7 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
     }
     /* read before the check: an end that races it moves the counter past */
     epoch = aapi_revocation_epoch();
-    st = aapi_session_check(r, c, claims->sid);
+    st = aapi_session_check(r, c, claims->sid, claims->sub);
     if (st == AAPI_INVALID_TOKEN) {
         *why = "session ended";
         return st;
