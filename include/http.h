@@ -72,8 +72,9 @@ void aapi_http_clear_token_cookies(request_rec *r, const aapi_srv_cfg_t *c,
 int aapi_http_cors(request_rec *r, const aapi_srv_cfg_t *c,
                    const char *allow_methods);
 
-/* Returns the bearer token of R's Authorization header: NULL when there is
- * none; *BAD set when the header is malformed or carries two credentials. */
-const char *aapi_http_bearer(request_rec *r, int *bad);
+/* Returns the bearer token of R's Authorization header, its length in
+ * *LEN: NULL when there is none; *BAD set when the header is malformed or
+ * carries two credentials. */
+const char *aapi_http_bearer(request_rec *r, size_t *len, int *bad);
 
 #endif

@@ -93,11 +93,14 @@ typedef struct {
     apr_array_header_t *strs; /* STRINGS, of const char * */
 } aapi_flat_member_t;
 
-/* Reads LEN bytes as one JSON object with the same strictness as
- * aapi_json_parse_object (no duplicate names, no NUL, valid UTF-8, nothing
- * after it), without building a tree; returns its members (of
- * aapi_flat_member_t) from P, or NULL when it is not such an object. */
-apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, const char *buf,
+/* Reads the LEN bytes at BUF as one JSON object with the same strictness
+ * as aapi_json_parse_object (no duplicate names, no NUL, valid UTF-8,
+ * nothing after it), without building a tree and without copying: BUF is
+ * changed (each string unescaped where it stands and ended with a NUL where
+ * its closing quote was) and the members' strings point into it. Returns
+ * the members (of aapi_flat_member_t) from P, or NULL when it is not such
+ * an object (BUF's contents are then unspecified). */
+apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, char *buf,
                                          size_t len);
 
 /* Returns member NAME of the flat object M, or NULL. */

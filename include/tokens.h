@@ -64,13 +64,14 @@ void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
 void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
                              const char *sid);
 
-/* Authenticates a protected request's access token TOKEN: signature,
+/* Authenticates a protected request's access token TOKEN (LEN bytes): signature,
  * claims and live session, from this process's table of verified tokens
  * when it can. Returns AAPI_OK with *CLAIMS; AAPI_INVALID_TOKEN with *WHY
  * (and *EXPIRED set when only the expiry failed); or AAPI_UNAVAILABLE. */
 aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
-                                       const char *token, aapi_claims_t *claims,
-                                       int *expired, const char **why);
+                                       const char *token, size_t len,
+                                       aapi_claims_t *claims, int *expired,
+                                       const char **why);
 
 /* Marks each id of IDS (of const char *) ended. */
 void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,

@@ -192,8 +192,9 @@ static aapi_status_t silent_refresh(request_rec *r, aapi_srv_cfg_t *c,
     aapi_http_set_token_cookies(r, c, pair.access_token, pair.expires_in,
                                 pair.refresh_token, pair.refresh_expires_in,
                                 "/");
-    return aapi_tokens_authenticate(r, c, pair.access_token, claims, &expired,
-                                    &why);
+    return aapi_tokens_authenticate(r, c, pair.access_token,
+                                    strlen(pair.access_token), claims,
+                                    &expired, &why);
 }
 
 /* ==== the hook ==== */
@@ -206,6 +207,7 @@ int aapi_check_authn(request_rec *r)
     aapi_identity_t id;
     aapi_status_t st;
     const char *token, *why = NULL;
+    size_t len = 0;
     int bad = 0, from_cookie = 0, expired = 0;
 
     if (!type || strcasecmp(type, AUTH_TYPE) != 0) {
@@ -221,7 +223,7 @@ int aapi_check_authn(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    token = aapi_http_bearer(r, &bad);
+    token = aapi_http_bearer(r, &len, &bad);
     if (bad) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0902)
                       "malformed Authorization header refused");
@@ -233,6 +235,7 @@ int aapi_check_authn(request_rec *r)
         if (token && !*token) {
             token = NULL;
         }
+        len = token ? strlen(token) : 0;
     }
     /* a credential the browser sends by itself: the access cookie, or the
      * refresh cookie that silent refresh would use */
@@ -246,7 +249,8 @@ int aapi_check_authn(request_rec *r)
         return HTTP_FORBIDDEN;
     }
 
-    st = token ? aapi_tokens_authenticate(r, c, token, &claims, &expired, &why)
+    st = token ? aapi_tokens_authenticate(r, c, token, len, &claims, &expired,
+                                          &why)
                : AAPI_INVALID_TOKEN;
     if (st == AAPI_INVALID_TOKEN && aapi_cfg_silent_refresh(c)
         && aapi_cfg_token_cookies(c) && (!token || (from_cookie && expired))) {

@@ -224,7 +224,7 @@ int aapi_http_safe_method(request_rec *r)
            || r->header_only;
 }
 
-const char *aapi_http_bearer(request_rec *r, int *bad)
+const char *aapi_http_bearer(request_rec *r, size_t *len, int *bad)
 {
     const char *h = apr_table_get(r->headers_in, "Authorization");
     const char *tok;
@@ -249,6 +249,7 @@ const char *aapi_http_bearer(request_rec *r, int *bad)
         *bad = 1;
         return NULL;
     }
+    *len = n;
     return tok;
 }
 
@@ -257,7 +258,8 @@ int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
 {
     int bad = 0, from_cookie = 0;
     const char *why = NULL;
-    const char *tok = aapi_http_bearer(r, &bad);
+    size_t len;
+    const char *tok = aapi_http_bearer(r, &len, &bad);
 
     if (!tok && !bad && aapi_cfg_token_cookies(c)
         && (tok = aapi_http_cookie(r, AAPI_COOKIE_ACCESS))) {

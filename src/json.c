@@ -229,7 +229,8 @@ aapi_json_t *aapi_json_envelope_err(apr_pool_t *p, const char *message,
 
 typedef struct {
     apr_pool_t *p;
-    const char *s, *end;
+    char *s, *end;            /* the cursor and the end of the text */
+    int copy;                 /* 1: strings are copied, the text stays */
 } flat_t;
 
 /* Skips white space. */
@@ -289,8 +290,6 @@ static void put_utf8(char **o, unsigned int cp)
     *o = d;
 }
 
-/* Reads a string at the cursor (on its opening quote); returns it unescaped
- * from the pool, or NULL. */
 /* 1 for the bytes that end a run of plain characters in a JSON string:
  * the quote, the backslash and the control characters. */
 static const unsigned char str_special[256] = {
@@ -299,10 +298,13 @@ static const unsigned char str_special[256] = {
     ['"'] = 1, ['\\'] = 1
 };
 
+/* Reads a string at the cursor (on its opening quote); returns it unescaped,
+ * or NULL. In place unless F->copy: the string is unescaped where it stands
+ * (never longer than its text) and ended with a NUL where its closing quote
+ * was; else it is copied from the pool and the text is left as it is. */
 static const char *flat_string(flat_t *f)
 {
-    const char *start, *c;
-    char *out, *o;
+    char *start, *c, *out, *o;
     int escaped;
 
     if (f->s >= f->end || *f->s != '"') {
@@ -331,9 +333,13 @@ static const char *flat_string(flat_t *f)
     }
     if (!escaped) {
         f->s = c + 1;
-        return apr_pstrmemdup(f->p, start, (apr_size_t)(c - start));
+        if (f->copy) {
+            return apr_pstrmemdup(f->p, start, (apr_size_t)(c - start));
+        }
+        *c = '\0';
+        return start;
     }
-    out = o = apr_palloc(f->p, (apr_size_t)(c - start) + 1);
+    out = o = f->copy ? apr_palloc(f->p, (apr_size_t)(c - start) + 1) : start;
     for (f->s = start; f->s < c; ) {
         unsigned int cp, lo;
         if (*f->s != '\\') {
@@ -517,11 +523,41 @@ static int flat_skip_value(flat_t *f, int depth)
     }
 }
 
+/* Reads an array of strings at the cursor (on its '[') into STRS; returns
+ * 0, -1 when it is not valid, or 1 when an element is not a string. */
+static int flat_string_array(flat_t *f, apr_array_header_t *strs)
+{
+    f->s++;
+    flat_ws(f);
+    if (f->s < f->end && *f->s == ']') {
+        f->s++;
+        return 0;
+    }
+    for (;;) {
+        const char *str;
+        flat_ws(f);
+        if (f->s >= f->end || *f->s != '"' || !(str = flat_string(f))) {
+            return 1;
+        }
+        APR_ARRAY_PUSH(strs, const char *) = str;
+        flat_ws(f);
+        if (f->s < f->end && *f->s == ',') {
+            f->s++;
+            continue;
+        }
+        if (f->s < f->end && *f->s == ']') {
+            f->s++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
 /* Reads one member value into M; returns 0 or -1. */
 static int flat_value(flat_t *f, aapi_flat_member_t *m)
 {
-    const char *at;
-    int is_int;
+    char *at;
+    int is_int, copy, st;
 
     flat_ws(f);
     if (f->s >= f->end) {
@@ -542,33 +578,18 @@ static int flat_value(flat_t *f, aapi_flat_member_t *m)
         m->type = AAPI_FLAT_NULL;
         return flat_literal(f, "null", 4);
     case '[':
-        /* an array of strings is kept; any other array is only checked */
+        /* an array of strings is kept; any other array is only checked.
+         * Its strings are copied: the text is read again when it turns
+         * out not to be all strings. */
         at = f->s;
         m->type = AAPI_FLAT_STRINGS;
         m->strs = apr_array_make(f->p, 2, sizeof(const char *));
-        f->s++;
-        flat_ws(f);
-        if (f->s < f->end && *f->s == ']') {
-            f->s++;
-            return 0;
-        }
-        for (;;) {
-            const char *str;
-            flat_ws(f);
-            if (f->s >= f->end || *f->s != '"' || !(str = flat_string(f))) {
-                break;
-            }
-            APR_ARRAY_PUSH(m->strs, const char *) = str;
-            flat_ws(f);
-            if (f->s < f->end && *f->s == ',') {
-                f->s++;
-                continue;
-            }
-            if (f->s < f->end && *f->s == ']') {
-                f->s++;
-                return 0;
-            }
-            return -1;
+        copy = f->copy;
+        f->copy = 1;
+        st = flat_string_array(f, m->strs);
+        f->copy = copy;
+        if (st <= 0) {
+            return st;
         }
         f->s = at;
         m->type = AAPI_FLAT_OTHER;
@@ -586,7 +607,7 @@ static int flat_value(flat_t *f, aapi_flat_member_t *m)
     }
 }
 
-apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, const char *buf,
+apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, char *buf,
                                          size_t len)
 {
     flat_t f;
@@ -597,6 +618,7 @@ apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, const char *buf,
         return NULL;
     }
     f.p = p;
+    f.copy = 0;
     f.s = buf;
     f.end = buf + len;
     members = apr_array_make(p, 16, sizeof(aapi_flat_member_t));

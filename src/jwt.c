@@ -193,7 +193,7 @@ static aapi_jwt_err_t verify(apr_pool_t *p, const aapi_key_t *key,
         goto signature;
     }
     hdr = decode_segment(p, token, (size_t)(dot1 - token), &hlen);
-    if (!hdr || !(h = aapi_json_flat_parse(p, (const char *)hdr, hlen))) {
+    if (!hdr || !(h = aapi_json_flat_parse(p, (char *)hdr, hlen))) {
         return AAPI_JWT_BAD_HEADER;
     }
     alg = aapi_flat_get(h, "alg");
@@ -228,7 +228,7 @@ signature:
 
     /* claims */
     pay = decode_segment(p, dot1 + 1, (size_t)(dot2 - dot1 - 1), &plen);
-    if (!pay || !(c = aapi_json_flat_parse(p, (const char *)pay, plen))) {
+    if (!pay || !(c = aapi_json_flat_parse(p, (char *)pay, plen))) {
         return AAPI_JWT_BAD_PAYLOAD;
     }
     if ((has_exp = numeric_date(c, "exp", &exp)) < 0

@@ -21,19 +21,18 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-#define SLOTS          512
+#define SLOT_BITS      9
+#define SLOTS          (1 << SLOT_BITS)
 #define MAX_TOKEN      1024
 #define MAX_ID         40
 #define MAX_ROLE       32
 #define MAX_EMAIL      (AAPI_MAX_EMAIL_LEN + 1)
 #define MAX_USERNAME   24
 
-/* The claims a hit hands out, in one block copied with one memcpy. */
-typedef struct {
-    char sub[MAX_ID], sid[MAX_ID], role[MAX_ROLE], email[MAX_EMAIL];
-    char username[MAX_USERNAME];
-    char exp_text[24];             /* exp as RFC 3339, made once */
-} ident_t;
+#define MAX_EXP_TEXT   24
+/* room for the strings a hit hands out, each with its NUL */
+#define MAX_IDENT      (2 * MAX_ID + MAX_ROLE + MAX_EMAIL + MAX_USERNAME \
+                        + MAX_EXP_TEXT)
 
 typedef struct {
     size_t len;                    /* 0: empty */
@@ -43,7 +42,11 @@ typedef struct {
     apr_int64_t exp, iat, nbf;
     int email_verified;
     int has_username;
-    ident_t id;
+    /* sub, sid, role, email, username and exp as RFC 3339 (made once), each
+     * ended by a NUL, back to back in IDENT (IDENT_LEN bytes, copied with
+     * one memcpy); sub is at 0, the others at their offsets */
+    apr_uint16_t ident_len, at_sid, at_role, at_email, at_username, at_exp;
+    char ident[MAX_IDENT];
 } slot_t;
 
 #define CRED_SLOTS 256
@@ -134,16 +137,16 @@ static APR_INLINE void tables_unlock(void)
 #endif
 }
 
-/* Returns the slot for TOKEN: a mix of its last characters (signature). */
+/* Returns the slot for TOKEN: its last eight characters (of the signature,
+ * an HMAC: already well mixed) times a constant, the top bits. Anyone can
+ * aim a made-up token at a slot; it only misses there, for only a verified
+ * token is ever put in. */
 static slot_t *slot_of(const char *token, size_t len)
 {
-    apr_uint32_t h = 2166136261u;
-    size_t i, from = len > 16 ? len - 16 : 0;
+    apr_uint64_t w = 0;
 
-    for (i = from; i < len; i++) {
-        h = (h ^ (unsigned char)token[i]) * 16777619u;
-    }
-    return &slots[h % SLOTS];
+    memcpy(&w, token + (len >= 8 ? len - 8 : 0), len >= 8 ? 8 : len);
+    return &slots[(w * APR_UINT64_C(0x9e3779b97f4a7c15)) >> (64 - SLOT_BITS)];
 }
 
 /* Copies S into DST (N bytes); returns 0 when it does not fit. */
@@ -154,6 +157,24 @@ static int put_str(char *dst, size_t n, const char *s)
         return 0;
     }
     memcpy(dst, s ? s : "", len + 1);
+    return 1;
+}
+
+/* Appends S (NULL as "") with its NUL to the slot's strings when it is
+ * shorter than MAX; sets *AT to where it starts; returns 0 when it is not. */
+static int put_ident(slot_t *s, apr_uint16_t *at, const char *str, size_t max)
+{
+    size_t len = str ? strlen(str) : 0;
+
+    if (len >= max || s->ident_len + len + 1 > MAX_IDENT) {
+        return 0;
+    }
+    if (at) {
+        *at = s->ident_len;
+    }
+    memcpy(s->ident + s->ident_len, str ? str : "", len);
+    s->ident[s->ident_len + len] = '\0';
+    s->ident_len = (apr_uint16_t)(s->ident_len + len + 1);
     return 1;
 }
 
@@ -175,18 +196,18 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
               ? AAPI_TOKCACHE_TRUSTED : AAPI_TOKCACHE_KNOWN;
     }
     if (hit != AAPI_TOKCACHE_MISS) {
-        ident_t *id = apr_pmemdup(p, &s->id, sizeof(ident_t));
+        const char *id = apr_pmemdup(p, s->ident, s->ident_len);
         memset(out, 0, sizeof(*out));
-        out->sub = id->sub;
-        out->sid = id->sid;
-        out->role = id->role;
-        out->email = id->email;
-        out->username = s->has_username ? id->username : NULL;
+        out->sub = id;
+        out->sid = id + s->at_sid;
+        out->role = id + s->at_role;
+        out->email = id + s->at_email;
+        out->username = s->has_username ? id + s->at_username : NULL;
         out->email_verified = s->email_verified;
         out->exp = s->exp;
         out->iat = s->iat;
         out->nbf = s->nbf;
-        out->exp_text = id->exp_text;
+        out->exp_text = id + s->at_exp;
     }
     tables_unlock();
     return hit;
@@ -196,24 +217,28 @@ void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
                        apr_uint32_t epoch, apr_int64_t trust_until)
 {
     slot_t *s;
+    char exp_text[MAX_EXP_TEXT];
 
     if (!slots || len == 0 || len > MAX_TOKEN) {
         return;
     }
+    aapi_rfc3339_to(exp_text, sizeof(exp_text), cl->exp);
     s = slot_of(token, len);
     tables_lock();
     s->len = 0;
-    if (put_str(s->id.sub, MAX_ID, cl->sub) && put_str(s->id.sid, MAX_ID, cl->sid)
-        && put_str(s->id.role, MAX_ROLE, cl->role ? cl->role : "user")
-        && put_str(s->id.email, MAX_EMAIL, cl->email)
-        && put_str(s->id.username, MAX_USERNAME, cl->username)) {
+    s->ident_len = 0;
+    if (put_ident(s, NULL, cl->sub, MAX_ID)
+        && put_ident(s, &s->at_sid, cl->sid, MAX_ID)
+        && put_ident(s, &s->at_role, cl->role ? cl->role : "user", MAX_ROLE)
+        && put_ident(s, &s->at_email, cl->email, MAX_EMAIL)
+        && put_ident(s, &s->at_username, cl->username, MAX_USERNAME)
+        && put_ident(s, &s->at_exp, exp_text, MAX_EXP_TEXT)) {
         memcpy(s->token, token, len);
         s->has_username = cl->username != NULL;
         s->email_verified = cl->email_verified;
         s->exp = cl->exp;
         s->iat = cl->iat;
         s->nbf = cl->nbf;
-        aapi_rfc3339_to(s->id.exp_text, sizeof(s->id.exp_text), cl->exp);
         s->epoch = epoch;
         s->trust_until = trust_until;
         s->len = len;

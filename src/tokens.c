@@ -316,13 +316,13 @@ void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
 }
 
 aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
-                                       const char *token, aapi_claims_t *claims,
-                                       int *expired, const char **why)
+                                       const char *token, size_t len,
+                                       aapi_claims_t *claims, int *expired,
+                                       const char **why)
 {
     /* the time the request arrived: no clock read on the hot path */
     apr_int64_t now = (apr_int64_t)apr_time_sec(r->request_time);
     apr_int64_t leeway = aapi_cfg_leeway(c);
-    size_t len = strlen(token);
     apr_uint32_t epoch;
     aapi_status_t st;
 

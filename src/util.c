@@ -18,19 +18,29 @@
 static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* The value of each byte as a base64url digit, or 64 for none. */
-static const unsigned char b64url_values[256] = {
-#define X64 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64
-    X64, X64,
-    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64,
-    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
-    64,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
-    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 63,
-    64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
-    X64, X64, X64, X64, X64, X64, X64, X64
-#undef X64
-};
+/* The value of base64url digit C shifted left by S bits, or B64_BAD: a bit
+ * above the 24 that four digits fill, so that one test of the four values
+ * OR-ed together finds any character outside the alphabet. */
+#define B64_BAD 0x01000000u
+#define B64V(c, s)                                                          \
+    ((c) >= 'A' && (c) <= 'Z' ? (unsigned int)((c) - 'A') << (s)           \
+     : (c) >= 'a' && (c) <= 'z' ? (unsigned int)((c) - 'a' + 26) << (s)   \
+     : (c) >= '0' && (c) <= '9' ? (unsigned int)((c) - '0' + 52) << (s)    \
+     : (c) == '-' ? 62u << (s) : (c) == '_' ? 63u << (s) : B64_BAD)
+#define B64R4(i, s)  B64V(i, s), B64V((i) + 1, s), B64V((i) + 2, s),       \
+                     B64V((i) + 3, s)
+#define B64R16(i, s) B64R4(i, s), B64R4((i) + 4, s), B64R4((i) + 8, s),    \
+                     B64R4((i) + 12, s)
+#define B64R64(i, s) B64R16(i, s), B64R16((i) + 16, s),                    \
+                     B64R16((i) + 32, s), B64R16((i) + 48, s)
+#define B64TABLE(s)  { B64R64(0, s), B64R64(64, s), B64R64(128, s),        \
+                       B64R64(192, s) }
+
+/* Each digit's value already in its place among the 24 bits of a step. */
+static const unsigned int b64url_shift18[256] = B64TABLE(18);
+static const unsigned int b64url_shift12[256] = B64TABLE(12);
+static const unsigned int b64url_shift6[256] = B64TABLE(6);
+static const unsigned int b64url_shift0[256] = B64TABLE(0);
 
 int aapi_b64url_charset_ok(const char *s, size_t n, char extra)
 {
@@ -39,7 +49,8 @@ int aapi_b64url_charset_ok(const char *s, size_t n, char extra)
 
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        bad |= (unsigned int)(b64url_values[c] > 63 && c != (unsigned char)extra);
+        bad |= (unsigned int)((b64url_shift0[c] & B64_BAD) != 0
+                              && c != (unsigned char)extra);
     }
     return !bad;
 }
@@ -82,43 +93,37 @@ char *aapi_b64url_encode(apr_pool_t *p, const unsigned char *in, size_t len)
 int aapi_b64url_decode(unsigned char *out, size_t *outlen,
                        const char *in, size_t inlen)
 {
-    size_t i, o = 0;
-    unsigned int acc = 0;
-    int bits = 0;
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0, o = 0, rest;
+    unsigned int v;
 
     if (inlen % 4 == 1) {
         return -1;
     }
-    /* four characters, three bytes a step */
-    for (i = 0; i + 4 <= inlen; i += 4) {
-        unsigned int a = b64url_values[(unsigned char)in[i]];
-        unsigned int b = b64url_values[(unsigned char)in[i + 1]];
-        unsigned int c = b64url_values[(unsigned char)in[i + 2]];
-        unsigned int d = b64url_values[(unsigned char)in[i + 3]];
-        unsigned int v;
-        if ((a | b | c | d) > 63) {
+    /* four characters, three bytes a step: four look-ups OR-ed together */
+    for (; i + 4 <= inlen; i += 4, o += 3) {
+        v = b64url_shift18[s[i]] | b64url_shift12[s[i + 1]]
+            | b64url_shift6[s[i + 2]] | b64url_shift0[s[i + 3]];
+        if (v & B64_BAD) {
             return -1;
         }
-        v = (a << 18) | (b << 12) | (c << 6) | d;
+        out[o] = (unsigned char)(v >> 16);
+        out[o + 1] = (unsigned char)(v >> 8);
+        out[o + 2] = (unsigned char)v;
+    }
+    /* two or three characters left: one or two bytes, and the bits left
+     * over must be zero, so that each value has one encoding */
+    rest = inlen - i;
+    if (rest >= 2) {
+        v = b64url_shift18[s[i]] | b64url_shift12[s[i + 1]]
+            | (rest == 3 ? b64url_shift6[s[i + 2]] : 0);
+        if ((v & B64_BAD) || (v & (rest == 3 ? 0xffu : 0xffffu))) {
+            return -1;
+        }
         out[o++] = (unsigned char)(v >> 16);
-        out[o++] = (unsigned char)(v >> 8);
-        out[o++] = (unsigned char)v;
-    }
-    for (; i < inlen; i++) {
-        unsigned int v = b64url_values[(unsigned char)in[i]];
-        if (v > 63) {
-            return -1;
+        if (rest == 3) {
+            out[o++] = (unsigned char)(v >> 8);
         }
-        acc = (acc << 6) | v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)((acc >> bits) & 0xff);
-        }
-    }
-    /* the bits left over must be zero, so each value has one encoding */
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-        return -1;
     }
     *outlen = o;
     return 0;

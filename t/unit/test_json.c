@@ -264,7 +264,9 @@ static void test_envelopes(void)
  * NULL when the object is refused. */
 static const char *flat_s(const char *s, size_t len)
 {
-    apr_array_header_t *m = aapi_json_flat_parse(p, s, len);
+    /* the reader works in place: on a copy, with a guard byte after it */
+    char *buf = apr_pmemdup(p, s, len + 1);
+    apr_array_header_t *m = aapi_json_flat_parse(p, buf, len);
     const aapi_flat_member_t *e = m ? aapi_flat_get(m, "s") : NULL;
     return e && e->type == AAPI_FLAT_STRING ? e->str : NULL;
 }
@@ -309,6 +311,67 @@ static void test_flat_strings(void)
     }
 }
 
+/* Returns the flat members of the text LIT (copied: the reader changes the
+ * text it reads), or NULL. */
+static apr_array_header_t *flat_of(const char *lit)
+{
+    size_t n = strlen(lit);
+    return aapi_json_flat_parse(p, apr_pmemdup(p, lit, n + 1), n);
+}
+
+/* The reader changes the text in place: names, nested objects and arrays
+ * read twice must still come out right. */
+static void test_flat_in_place(void)
+{
+    apr_array_header_t *m;
+    const aapi_flat_member_t *e;
+    char text[] = "{\"a\":\"x\\ny\",\"b\":\"plain\"}";
+    const char *lit;
+
+    m = aapi_json_flat_parse(p, text, sizeof(text) - 1);
+    e = m ? aapi_flat_get(m, "a") : NULL;
+    ok(e && !strcmp(e->str, "x\ny") && e->str >= text
+       && e->str < text + sizeof(text),
+       "flat in place: an escaped string is unescaped inside the text");
+    e = m ? aapi_flat_get(m, "b") : NULL;
+    ok(e && !strcmp(e->str, "plain") && e->str == text + 17,
+       "flat in place: a plain string is the text itself, ended with a NUL");
+
+    m = flat_of("{\"\\u0073\":\"v\",\"t\":1}");
+    e = m ? aapi_flat_get(m, "s") : NULL;
+    ok(e && !strcmp(e->str, "v"), "flat: an escaped name is unescaped");
+    ok(flat_of("{\"s\":\"a\",\"\\u0073\":\"b\"}") == NULL,
+       "flat: the same name once escaped and once plain is a duplicate");
+
+    /* an array that starts with strings and turns out mixed is read again */
+    lit = "{\"a\":[\"x\",\"y\\u0041\"],\"b\":[\"p\\n\",\"q\",1,\"r\"],"
+          "\"s\":\"ok\"}";
+    m = flat_of(lit);
+    e = m ? aapi_flat_get(m, "a") : NULL;
+    ok(e && e->type == AAPI_FLAT_STRINGS && e->strs->nelts == 2
+       && !strcmp(APR_ARRAY_IDX(e->strs, 0, const char *), "x")
+       && !strcmp(APR_ARRAY_IDX(e->strs, 1, const char *), "yA"),
+       "flat: an array of strings is kept, its escapes read");
+    e = m ? aapi_flat_get(m, "b") : NULL;
+    ok(e && e->type == AAPI_FLAT_OTHER,
+       "flat: an array with a number after escaped strings is checked, "
+       "not kept");
+    e = m ? aapi_flat_get(m, "s") : NULL;
+    ok(e && !strcmp(e->str, "ok"), "flat: members after such an array are read");
+    ok(flat_of("{\"b\":[\"p\",1,\"q\\x\"]}") == NULL,
+       "flat: a bad escape after a number in an array is refused");
+
+    /* nested objects: their names are checked for duplicates */
+    ok(flat_of("{\"o\":{\"k\":1,\"k\":2}}") == NULL,
+       "flat: a duplicate name inside a nested object is refused");
+    ok(flat_of("{\"o\":{\"k\":1,\"\\u006b\":2}}") == NULL,
+       "flat: a nested duplicate spelled with an escape is refused");
+    m = flat_of("{\"o\":{\"k\":\"1\",\"j\":[\"2\"]},\"s\":\"v\"}");
+    e = m ? aapi_flat_get(m, "s") : NULL;
+    ok(e && !strcmp(e->str, "v") && aapi_flat_get(m, "o")->type == AAPI_FLAT_OTHER,
+       "flat: a nested object is checked and skipped");
+}
+
 int main(void)
 {
     p = tap_init();
@@ -318,5 +381,6 @@ int main(void)
     test_merge_patch();
     test_envelopes();
     test_flat_strings();
+    test_flat_in_place();
     return done();
 }
