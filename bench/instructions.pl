@@ -106,6 +106,11 @@ sub main {
         ah    => { label => '(a+h) unprotected, header',
                    path  => '/plain/file.bin',
                    hdr   => sub { ("Authorization: Bearer $warm") } },
+        # the same again in a <Location> section of its own, as (b) is:
+        # what httpd spends merging the section's configuration
+        ahl   => { label => '(a+h+l) header, <Location>',
+                   path  => '/open/file.bin',
+                   hdr   => sub { ("Authorization: Bearer $warm") } },
         b     => { label => '(b) Bearer, warm',
                    path  => '/jwt/file.bin',
                    hdr   => sub { ("Authorization: Bearer $warm") } },
@@ -129,7 +134,7 @@ sub main {
                    path  => '/basic/file.bin',
                    hdr   => sub { (basic_header()) } },
     );
-    my @order = qw(a ah b bcold bfresh bmoved c);
+    my @order = qw(a ah ahl b bcold bfresh bmoved c);
     for my $k (@order) {
         my $s = $scen{$k};
         $s->{base} = callgrind_run($cg, $port, "$k-0", $s, 0);
@@ -163,9 +168,12 @@ sub main {
     my $xb = $scen{b}{per} - $plain;
     my $xh = $scen{ah}{per} - $plain;
     $out .= sprintf "\nof (b)'s %+.0f: %+.0f are httpd reading the %d-byte "
-        . "Authorization header (a+h vs a), %+.0f the protection itself "
-        . "(b vs a+h)\n", $xb, $xh, length("Authorization: Bearer $warm"),
-        $scen{b}{per} - $scen{ah}{per};
+        . "Authorization header (a+h vs a), %+.0f httpd merging a <Location> "
+        . "section (a+h+l vs a+h), %+.0f the protection itself (b vs a+h+l: "
+        . "%.0f in the module, the rest httpd's authn/authz hooks)\n",
+        $xb, $xh, length("Authorization: Bearer $warm"),
+        $scen{ahl}{per} - $scen{ah}{per}, $scen{b}{per} - $scen{ahl}{per},
+        $scen{b}{own}{aapi_check_authn} || 0;
     my $xc = $scen{bcold}{per} - $plain;
     my $xf = $scen{bfresh}{per} - $plain;
     $out .= sprintf "\n'in the module': inclusive Ir of aapi_check_authn "

@@ -54,7 +54,7 @@ sub with_deadline {
 
 # ==== the private ServerRoot ====
 
-# Makes /tmp/aapi-bench.XXXXXX with conf/, htdocs/{plain,jwt,basic}/file.bin
+# Makes /tmp/aapi-bench.XXXXXX with conf/, htdocs/{plain,open,jwt,basic}/file.bin
 # (the same 1 KiB), var/ for SQLite and logs/; the children (www-data when we
 # are root) can read htdocs and write var/.
 sub make_root {
@@ -62,7 +62,7 @@ sub make_root {
     chmod 0755, $root;
     mkdir "$root/$_" for qw(conf htdocs var logs out);
     my $data = join '', map { chr(($_ * 7 + 13) & 0xff) } 0 .. 1023;
-    for my $d (qw(plain jwt basic)) {
+    for my $d (qw(plain open jwt basic)) {
         mkdir "$root/htdocs/$d";
         open my $fh, '>:raw', "$root/htdocs/$d/file.bin" or die_ "write: $!";
         print $fh $data;
@@ -192,6 +192,11 @@ DocumentRoot "$root/htdocs"
 </Location>
 
 # (a) /plain: unprotected
+# /open: unprotected too, in a <Location> of its own, to tell what httpd
+# spends merging such a section from what the protection in one costs
+<Location /open>
+    Require all granted
+</Location>
 # (b) /jwt: access token
 <Location /jwt>
     AuthType auth-api
