@@ -26,21 +26,26 @@ void aapi_tokcache_child_init(apr_pool_t *p);
 #define AAPI_TOKCACHE_KNOWN    2   /* verified (the same bytes), not expired,
                                     * but its session must be checked again */
 
-/* Looks TOKEN (LEN bytes) up at NOW (with LEEWAY): AAPI_TOKCACHE_TRUSTED
- * when this process verified it, it has not expired, it is within its trust
+/* Looks TOKEN (LEN bytes) up at NOW (with LEEWAY) for the configuration
+ * SCOPE (the server configuration that verifies it: its key, issuer,
+ * audience and database; a token verified for another is a miss):
+ * AAPI_TOKCACHE_TRUSTED when this process verified it, it has not expired, it is within its trust
  * and no session has ended since; AAPI_TOKCACHE_KNOWN when only the trust
  * has run out or a session has ended since (its signature and claims need
  * no second look, its session does); else AAPI_TOKCACHE_MISS. Fills *OUT
  * (strings from P) unless it misses. */
-int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
-                      apr_int64_t leeway, apr_pool_t *p, aapi_claims_t *out);
+int aapi_tokcache_get(const void *scope, const char *token, size_t len,
+                      apr_int64_t now, apr_int64_t leeway, apr_pool_t *p,
+                      aapi_claims_t *out);
 
-/* Remembers TOKEN with its claims CL, checked when the counter was EPOCH,
+/* Remembers TOKEN, verified for SCOPE, with its claims CL, checked when
+ * the counter was EPOCH,
  * trusted while the time in seconds is before TRUST_UNTIL (so never longer
  * than the trust it was given). Tokens or claims too long for the
  * table are not remembered. */
-void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
-                       apr_uint32_t epoch, apr_int64_t trust_until);
+void aapi_tokcache_put(const void *scope, const char *token, size_t len,
+                       const aapi_claims_t *cl, apr_uint32_t epoch,
+                       apr_int64_t trust_until);
 
 /* ==== the Basic provider's table of verified credentials ==== */
 
@@ -51,10 +56,13 @@ typedef struct {
     int email_verified;
 } aapi_cred_identity_t;
 
-/* Computes the table key of USER and PASSWORD into KEY: an HMAC under a
- * random key of this process, so the table never holds a password. Returns
- * 1, or 0 when it cannot. */
-int aapi_credcache_key(const char *user, const char *password,
+/* Computes the table key of USER and PASSWORD checked for SCOPE (the
+ * server configuration, whose database answered) into KEY: an HMAC under a
+ * random key of this process, so the table never holds a password, and the
+ * same credentials checked for another server have another key. Returns 1,
+ * or 0 when it cannot. */
+int aapi_credcache_key(const void *scope, const char *user,
+                       const char *password,
                        unsigned char key[AAPI_CRED_KEY_LEN]);
 
 /* Returns 1 with *OUT (strings from P) when KEY verified at most its trust

@@ -133,7 +133,7 @@ static authn_status basic_check(request_rec *r, const char *user,
                       "for this server (AuthAPIJWTSecret, DBDriver)");
         return AUTH_GENERAL_ERROR;
     }
-    have_key = aapi_credcache_key(user, password, key);
+    have_key = aapi_credcache_key(c, user, password, key);
     if (have_key && aapi_credcache_get(key, aapi_now(), r->pool, &ci)) {
         publish(r, user, &ci);
         return AUTH_GRANTED;

@@ -36,6 +36,7 @@
 
 typedef struct {
     size_t len;                    /* 0: empty */
+    const void *scope;             /* the configuration that verified it */
     char token[MAX_TOKEN];
     apr_uint32_t epoch;
     apr_int64_t trust_until;
@@ -178,8 +179,9 @@ static int put_ident(slot_t *s, apr_uint16_t *at, const char *str, size_t max)
     return 1;
 }
 
-int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
-                      apr_int64_t leeway, apr_pool_t *p, aapi_claims_t *out)
+int aapi_tokcache_get(const void *scope, const char *token, size_t len,
+                      apr_int64_t now, apr_int64_t leeway, apr_pool_t *p,
+                      aapi_claims_t *out)
 {
     slot_t *s;
     int hit;
@@ -190,7 +192,8 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
     s = slot_of(token, len);
     tables_lock();
     hit = AAPI_TOKCACHE_MISS;
-    if (s->len == len && aapi_ct_equal_long(s->token, token, len)
+    if (s->len == len && s->scope == scope
+        && aapi_ct_equal_long(s->token, token, len)
         && now <= s->exp + leeway) {
         hit = s->epoch == aapi_revocation_epoch() && now < s->trust_until
               ? AAPI_TOKCACHE_TRUSTED : AAPI_TOKCACHE_KNOWN;
@@ -213,8 +216,9 @@ int aapi_tokcache_get(const char *token, size_t len, apr_int64_t now,
     return hit;
 }
 
-void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
-                       apr_uint32_t epoch, apr_int64_t trust_until)
+void aapi_tokcache_put(const void *scope, const char *token, size_t len,
+                       const aapi_claims_t *cl, apr_uint32_t epoch,
+                       apr_int64_t trust_until)
 {
     slot_t *s;
     char exp_text[MAX_EXP_TEXT];
@@ -234,6 +238,7 @@ void aapi_tokcache_put(const char *token, size_t len, const aapi_claims_t *cl,
         && put_ident(s, &s->at_username, cl->username, MAX_USERNAME)
         && put_ident(s, &s->at_exp, exp_text, MAX_EXP_TEXT)) {
         memcpy(s->token, token, len);
+        s->scope = scope;
         s->has_username = cl->username != NULL;
         s->email_verified = cl->email_verified;
         s->exp = cl->exp;
@@ -260,21 +265,26 @@ static void credcache_child_init(apr_pool_t *p)
     OPENSSL_cleanse(secret, sizeof(secret));
 }
 
-int aapi_credcache_key(const char *user, const char *password,
+int aapi_credcache_key(const void *scope, const char *user,
+                       const char *password,
                        unsigned char key[AAPI_CRED_KEY_LEN])
 {
     unsigned char mac[64];
-    size_t ul = strlen(user), pl = strlen(password), n;
-    unsigned char buf[AAPI_MAX_EMAIL_LEN + AAPI_MAX_PASSWORD_LEN + 2];
+    size_t ul = strlen(user), pl = strlen(password), n, sl = sizeof(scope);
+    unsigned char buf[sizeof(void *) + AAPI_MAX_EMAIL_LEN
+                      + AAPI_MAX_PASSWORD_LEN + 2];
 
     if (!cred_mac_key || ul > AAPI_MAX_EMAIL_LEN || pl > AAPI_MAX_PASSWORD_LEN) {
         return 0;
     }
-    memcpy(buf, user, ul);
-    buf[ul] = '\0';
-    memcpy(buf + ul + 1, password, pl);
-    n = aapi_key_mac(cred_mac_key, buf, ul + 1 + pl, mac);
-    OPENSSL_cleanse(buf, ul + 1 + pl);
+    /* the scope first: the same credentials checked for another server
+     * (another database) give another key */
+    memcpy(buf, &scope, sl);
+    memcpy(buf + sl, user, ul);
+    buf[sl + ul] = '\0';
+    memcpy(buf + sl + ul + 1, password, pl);
+    n = aapi_key_mac(cred_mac_key, buf, sl + ul + 1 + pl, mac);
+    OPENSSL_cleanse(buf, sl + ul + 1 + pl);
     if (n < AAPI_CRED_KEY_LEN) {
         return 0;
     }

@@ -327,7 +327,8 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
     aapi_status_t st;
 
     *expired = 0;
-    switch (aapi_tokcache_get(token, len, now, leeway, r->pool, claims)) {
+    /* answers only for tokens verified for this server's configuration */
+    switch (aapi_tokcache_get(c, token, len, now, leeway, r->pool, claims)) {
     case AAPI_TOKCACHE_TRUSTED:
         /* with a cache shared by several servers, an end recorded by another
          * server is seen at once: one lookup, no database */
@@ -357,7 +358,7 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
     if (st != AAPI_OK) {
         return st;
     }
-    aapi_tokcache_put(token, len, claims, epoch,
+    aapi_tokcache_put(c, token, len, claims, epoch,
                       now + aapi_cfg_session_cache_ttl(c));
     return AAPI_OK;
 }
