@@ -133,6 +133,20 @@ static int wants_html(request_rec *r)
            && ap_strcasestr(accept, "text/html");
 }
 
+/* Returns TARGET (a path with its query) with any run of slashes and
+ * backslashes at its start made one slash, from P: "//host/x" or "/\\host/x"
+ * would be read by a browser as another site's address, while httpd, which
+ * merges the slashes, served this site's /host/x. */
+static const char *local_target(apr_pool_t *p, const char *target)
+{
+    const char *s = target;
+
+    while (*s == '/' || *s == '\\') {
+        s++;
+    }
+    return s == target + 1 ? target : apr_pstrcat(p, "/", s, NULL);
+}
+
 /* Refuses R: a redirect to the login page for browsers when one is set,
  * else 401 with a Bearer challenge (error="invalid_token" when a token was
  * presented). */
@@ -154,7 +168,8 @@ static int refuse(request_rec *r, int token_presented)
                        apr_pstrcat(r->pool, d->login_url,
                                    strchr(d->login_url, '?') ? "&" : "?",
                                    "next=",
-                                   ap_escape_urlencoded(r->pool, next), NULL));
+                                   ap_escape_urlencoded(r->pool,
+                                       local_target(r->pool, next)), NULL));
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return HTTP_MOVED_TEMPORARILY;
     }

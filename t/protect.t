@@ -14,7 +14,7 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
 
-plan tests => 10, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 11, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -133,6 +133,27 @@ subtest 'AuthAPILoginURL: next keeps encoded characters of the path' => sub {
         is(next_of($r->header('Location')), $target,
            "$target: next decodes to the original request target")
             or diag('Location: ' . ($r->header('Location') // '(none)'));
+    }
+};
+
+subtest 'AuthAPILoginURL: next is never another site' => sub {
+    # httpd merges the slashes and serves this site's page; a browser would
+    # read "//host/..." or "/\host/..." as the address of another site
+    for my $case (['//evil.example/../protected/login/hello.txt',
+                   '/evil.example/../protected/login/hello.txt'],
+                  ['///evil.example/../protected/login/hello.txt?a=1',
+                   '/evil.example/../protected/login/hello.txt?a=1'],
+                  ['/\\evil.example/../protected/login/hello.txt',
+                   '/evil.example/../protected/login/hello.txt'],
+                  ['//protected/login/hello.txt', '/protected/login/hello.txt']) {
+        my ($target, $want) = @$case;
+        my $r = raw_req('GET', $target, ['Accept: text/html']);
+        is($r->{status}, 302, "GET $target: 302") or diag(substr($r->{body}, 0, 300));
+        my $next = next_of($r->header('Location'));
+        is($next, $want, "GET $target: next is $want");
+        like($next // '', qr{^/[^/\\]}, "GET $target: next starts with one slash, "
+             . 'then neither a slash nor a backslash');
+        ok(no_content($r), "GET $target: none of the content");
     }
 };
 
