@@ -32,6 +32,11 @@ typedef struct {
     const char *expires_text; /* the same as RFC 3339, when already made */
 } aapi_identity_t;
 
+/* Removes every request header of R that a backend could take for one of
+ * the X-Auth-Api-* identity headers: X-Auth-Api-* in any case, with '_'
+ * for any of its dashes. */
+void aapi_strip_identity_headers(request_rec *r);
+
 /* Publishes ID for R: r->user (by AuthAPIRemoteUser unless USER is given),
  * r->ap_auth_type (unless AUTH_TYPE is NULL), AUTH_API_* in the environment,
  * X-Auth-Api-* with AuthAPIForwardHeaders. The strings of ID and USER are

@@ -41,8 +41,29 @@ const aapi_identity_t *aapi_request_identity(request_rec *r)
     return ap_get_module_config(r->request_config, &auth_api_module);
 }
 
-/* Removes every X-Auth-Api-* request header the client sent. */
-static void strip_identity_headers(request_rec *r)
+/* Returns 1 when NAME is X-Auth-Api-* in any case, with '_' for any of
+ * its dashes: backends that read header names as variables (CGI-like
+ * stacks, many frameworks) take X_Auth_Api_Role for X-Auth-Api-Role. */
+static int identity_header_name(const char *name)
+{
+    static const char prefix[] = "x-auth-api-";
+    size_t i;
+
+    /* most names fail on their first two bytes */
+    if ((name[0] | 0x20) != 'x' || (name[1] != '-' && name[1] != '_')) {
+        return 0;
+    }
+    for (i = 2; i < sizeof(prefix) - 1; i++) {
+        char c = name[i];
+        if (prefix[i] == '-' ? (c != '-' && c != '_')
+                             : (c | 0x20) != prefix[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void aapi_strip_identity_headers(request_rec *r)
 {
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
@@ -50,10 +71,7 @@ static void strip_identity_headers(request_rec *r)
     int i;
 
     for (i = 0; i < arr->nelts; i++) {
-        /* most names fail on their first two bytes: skip the full compare */
-        if (e[i].key && (e[i].key[0] | 0x20) == 'x' && e[i].key[1] == '-'
-            && !strncasecmp(e[i].key, HEADER_PREFIX,
-                            sizeof(HEADER_PREFIX) - 1)) {
+        if (e[i].key && identity_header_name(e[i].key)) {
             if (!doomed) {
                 doomed = apr_array_make(r->pool, 4, sizeof(const char *));
             }
@@ -229,7 +247,7 @@ int aapi_check_authn(request_rec *r)
         return DECLINED;
     }
     /* whatever follows, a backend never sees identity headers a client made */
-    strip_identity_headers(r);
+    aapi_strip_identity_headers(r);
     c = aapi_srv_cfg(r->server);
     if (!c->key) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AAPI_LOGNO(0901)
@@ -308,7 +326,7 @@ int aapi_fixups(request_rec *r)
     }
     type = ap_auth_type(r);
     if (type && !strcasecmp(type, AUTH_TYPE) && !r->user) {
-        strip_identity_headers(r);
+        aapi_strip_identity_headers(r);
     }
     /* an internal redirect (ErrorDocument, a handler's redirect) inherits
      * the user without running authentication again: give it the identity

@@ -100,12 +100,14 @@ const authz_provider aapi_verified_provider = { verified_check,
 
 /* ==== AuthBasicProvider auth-api ==== */
 
-/* Publishes the identity of a Basic login. */
+/* Publishes the identity of a Basic login, after removing whatever
+ * identity headers the client made up. */
 static void publish(request_rec *r, const char *user,
                     const aapi_cred_identity_t *ci)
 {
     aapi_identity_t id;
 
+    aapi_strip_identity_headers(r);
     memset(&id, 0, sizeof(id));
     id.user_id = ci->user_id;
     id.email = ci->email;

@@ -15,7 +15,7 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
 
-plan tests => 11, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 13, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -211,6 +211,59 @@ subtest 'Require all granted with forwarding: no client-made header reaches the 
     $env = cgi_env($r);
     my @bad = grep { /^HTTP_X_AUTH_API/ && $env->{$_} =~ /admin|editor|spoofed|evil|boss|2099|^bar$/ } sort keys %$env;
     is("@bad", '', 'open proxy, with a token: no spoofed value');
+};
+
+# Spellings of the identity headers with underscores, which httpd forwards
+# to a proxied backend as they are and which several backend stacks read as
+# the dashed names.
+my @UNDERSCORE = ('X_Auth_Api_Role: admin', 'x_auth_api_user_id: spoofed-id',
+                  'X-Auth_Api-Email: boss@evil.example', 'X_AUTH-API_FOO: bar');
+
+# Returns the names of the response headers of RES that the backend echoed
+# (any spelling of X-Auth-Api-*) and that have an underscore.
+sub echoed_underscores {
+    my $r = shift;
+    return sort grep { /_/ && /^x.auth.api/i } $r->{res}->header_field_names;
+}
+
+subtest 'underscore spellings of X-Auth-Api-* never reach a proxied backend' => sub {
+    # a control: straight to the backend, they arrive and are echoed
+    Apache::TestRequest::module('aapi_protect_backend');
+    my $r = raw_req('GET', '/protected/backend/env.cgi', \@UNDERSCORE);
+    Apache::TestRequest::module('default');
+    is($r->{status}, 200, 'control: the backend on its own host: 200');
+    is(scalar(my @e = echoed_underscores($r)), scalar(@UNDERSCORE),
+       'control: the backend echoes each underscore spelling it receives');
+
+    for my $case (['/protected/proxy/env.cgi', 1, 'forwarding on'],
+                  ['/protected/proxynofwd/env.cgi', 1, 'forwarding off'],
+                  ['/protected/proxyopen/env.cgi', 0, 'Require all granted, no token'],
+                  ['/protected/proxyopen/env.cgi', 1, 'Require all granted, a token']) {
+        my ($path, $with_token, $name) = @$case;
+        my @h = (@UNDERSCORE, $with_token ? ("Authorization: Bearer $U->{access_token}") : ());
+        $r = raw_req('GET', $path, \@h);
+        is($r->{status}, 200, "$name: 200") or diag(substr($r->{body}, 0, 500));
+        is(cgi_env($r)->{_marker}, 'BACKEND-OK', "$name: the backend answered");
+        my @got = echoed_underscores($r);
+        is("@got", '', "$name: no underscore spelling reached the backend");
+    }
+};
+
+subtest 'Basic with AuthAPIForwardHeaders: the identity, and nothing the client made' => sub {
+    my $auth = 'Authorization: ' . basic_auth($U->{email}, $U->{password});
+    my $r = raw_req('GET', '/protected/basicproxy/env.cgi', [ $auth, @SPOOF, @UNDERSCORE ]);
+    is($r->{status}, 200, 'Basic through the proxy: 200') or diag(substr($r->{body}, 0, 500));
+    my $env = cgi_env($r);
+    is($env->{_marker}, 'BACKEND-OK', 'the backend answered');
+    is($env->{HTTP_X_AUTH_API_USER_ID}, $U->{id}, 'the user id reached the backend');
+    is($env->{HTTP_X_AUTH_API_EMAIL}, $U->{email}, 'the email reached the backend');
+    is($env->{HTTP_X_AUTH_API_ROLE}, 'user', 'the role, not the spoofed one');
+    is($env->{HTTP_X_AUTH_API_FOO}, undef, 'a client-made X-Auth-Api-Foo did not reach it');
+    my @got = echoed_underscores($r);
+    is("@got", '', 'no underscore spelling reached it');
+    $r = raw_req('GET', '/protected/basicproxy/env.cgi', \@SPOOF);
+    is($r->{status}, 401, 'without credentials: 401');
+    ok(no_content($r), 'without credentials: the backend did not answer');
 };
 
 subtest 'the proxied backend is not reachable around the protection' => sub {
