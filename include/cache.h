@@ -39,4 +39,13 @@ apr_status_t aapi_cache_set(aapi_cache_t *c, server_rec *s, const char *key,
                             const char *val, unsigned int len,
                             apr_time_t expiry, apr_pool_t *p);
 
+/* Stores VAL (LEN bytes) under KEY until EXPIRY unless the value stored
+ * there now is UNLESS (ULEN bytes), read and written under one lock;
+ * returns APR_SUCCESS, APR_EEXIST when UNLESS was there, or an error. */
+apr_status_t aapi_cache_set_unless(aapi_cache_t *c, server_rec *s,
+                                   const char *key, const char *val,
+                                   unsigned int len, apr_time_t expiry,
+                                   const char *unless, unsigned int ulen,
+                                   apr_pool_t *p);
+
 #endif

@@ -161,6 +161,18 @@ apr_status_t aapi_cache_set(aapi_cache_t *c, server_rec *s, const char *key,
                             const char *val, unsigned int len,
                             apr_time_t expiry, apr_pool_t *p)
 {
+    return aapi_cache_set_unless(c, s, key, val, len, expiry, NULL, 0, p);
+}
+
+apr_status_t aapi_cache_set_unless(aapi_cache_t *c, server_rec *s,
+                                   const char *key, const char *val,
+                                   unsigned int len, apr_time_t expiry,
+                                   const char *unless, unsigned int ulen,
+                                   apr_pool_t *p)
+{
+    unsigned char cur[64];
+    unsigned int curlen = sizeof(cur);
+    unsigned int klen = (unsigned int)strlen(key);
     apr_status_t rv;
 
     if (!c) {
@@ -169,9 +181,19 @@ apr_status_t aapi_cache_set(aapi_cache_t *c, server_rec *s, const char *key,
     if (c->needs_lock && (rv = apr_global_mutex_lock(cache_mutex))) {
         return rv;
     }
-    rv = c->provider->store(c->instance, s, (const unsigned char *)key,
-                            (unsigned int)strlen(key), expiry,
-                            (unsigned char *)val, len, p);
+    /* the read and the write under one lock: nothing can store UNLESS
+     * between them (for a cache without the lock, a networked one, the
+     * window is only narrowed) */
+    if (unless && ulen <= sizeof(cur)
+        && c->provider->retrieve(c->instance, s, (const unsigned char *)key,
+                                 klen, cur, &curlen, p) == APR_SUCCESS
+        && curlen == ulen && memcmp(cur, unless, ulen) == 0) {
+        rv = APR_EEXIST;
+    }
+    else {
+        rv = c->provider->store(c->instance, s, (const unsigned char *)key,
+                                klen, expiry, (unsigned char *)val, len, p);
+    }
     if (c->needs_lock) {
         apr_global_mutex_unlock(cache_mutex);
     }

@@ -242,7 +242,10 @@ static int session_ended_in_cache(request_rec *r, const aapi_srv_cfg_t *c,
            && len == 1 && buf[0] == STATE_ENDED[0];
 }
 
-/* Records session SID of user UID as live for AuthAPISessionCacheTTL. */
+/* Records session SID of user UID as live for AuthAPISessionCacheTTL,
+ * unless the cache has it as ended: a check of the database that raced a
+ * logout (read live, then the logout wrote "ended") must not bring the
+ * session back to life for every process. */
 static void cache_live(request_rec *r, const aapi_srv_cfg_t *c,
                        const char *key, const char *uid)
 {
@@ -250,8 +253,9 @@ static void cache_live(request_rec *r, const aapi_srv_cfg_t *c,
     apr_time_t ttl = apr_time_from_sec(aapi_cfg_session_cache_ttl(c));
 
     if (strlen(v) < STATE_MAX) {
-        aapi_cache_set(c->cache, r->server, key, v, (unsigned int)strlen(v),
-                       apr_time_now() + ttl, r->pool);
+        aapi_cache_set_unless(c->cache, r->server, key, v,
+                              (unsigned int)strlen(v), apr_time_now() + ttl,
+                              STATE_ENDED, 1, r->pool);
     }
 }
 

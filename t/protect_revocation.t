@@ -18,7 +18,7 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
 
-plan tests => 5, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 6, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('aapi_protect_revoke');
 
@@ -131,4 +131,30 @@ subtest 'change-password: the other sessions' => sub {
     refused_everywhere($b, $wb, 'the other session');
     my $ok = bearer_at($P, $a)->{status};
     note("the session that changed the password: $ok");
+};
+
+# Once the shared cache records a session as ended, no later check of the
+# database marks it live again. That is what a check racing a logout would
+# do (it read the session live, the logout then ended it and recorded it
+# ended, the check then recorded it live): every process would serve the
+# logged-out token again, here for 60 s. The race is made by hand: after
+# the logout the session is made live again in the database, as the racing
+# check saw it, and a refresh, which records the session live in the shared
+# cache after its database work, runs.
+subtest 'an ended session is not made live again by a later check' => sub {
+    my $login = AAPI::Test::login_as($U->{email}, $U->{password});
+    my ($tok, $refresh) = @{ $login->data }{qw(access_token refresh_token)};
+    my $warmed = warm($tok, 'the token');
+    my $r = post_json('/logout', {}, Authorization => "Bearer $tok");
+    is($r->{status}, 200, 'POST /logout') or diag($r->{body});
+    refused_everywhere($tok, $warmed, 'the logged-out token');
+    my (undef, $claims) = jwt_decode($tok);
+    db_exec('UPDATE sessions SET revoked_at = NULL WHERE id = '
+            . sql_quote($claims->{sid}));
+    $r = post_json('/refresh', { refresh_token => $refresh });
+    is($r->{status}, 200, 'a refresh that reads the session live, as a racing check would')
+        or diag($r->{body});
+    refused_everywhere($tok, $warmed, 'the logged-out token afterwards');
+    refused_everywhere($r->data->{access_token}, $warmed, 'the token of that refresh')
+        if $r->{status} == 200;
 };
