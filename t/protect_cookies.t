@@ -16,8 +16,9 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
+use AAPI::Forged qw(forged_tokens);
 
-plan tests => 8, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 9, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('aapi_protect_cookie');
 
@@ -243,4 +244,31 @@ subtest 'after logout the cookies open nothing' => sub {
     is($r->{status}, 401, 'with the refresh cookie too: 401');
     ok(!set_cookies($r)->{auth_api_access}, 'no fresh cookies');
     ok(no_content($r), 'none of the content');
+};
+
+# The catalog of forged tokens that t/protect_tokens.t sends as Bearer
+# tokens (AAPI::Forged), sent as the access cookie: each is refused, and
+# none makes silent refresh spend the refresh cookie (only an expired token
+# that is otherwise valid does).
+subtest 'forged access cookies are refused' => sub {
+    my $s = cookie_login();
+    my (undef, $c) = jwt_decode($s->{access});
+    my @forged = forged_tokens(token => $s->{access}, claims => $c, secret => secret(),
+                               iss => 'https://test.example');
+    for my $f (@forged) {
+        my ($group, $name, $tok) = @$f;
+        my $r = raw_req('GET', $ENV, [ cookie_line(access => $tok) ]);
+        is($r->{status}, 401, "$group/$name as the access cookie: 401");
+        ok(no_content($r), "$group/$name: none of the content");
+    }
+    for my $f (grep { $_->[0] =~ /^(?:alg|altered|encoding|headers)$/ } @forged) {
+        my ($group, $name, $tok) = @$f;
+        my $r = raw_req('GET', $ENV, [ cookie_line(access => $tok, refresh => $s->{refresh}) ]);
+        is($r->{status}, 401, "$group/$name with a live refresh cookie: 401");
+        ok(!set_cookies($r)->{auth_api_access}, "$group/$name: no fresh cookies");
+    }
+    # the control: the refresh cookie was not spent, silent refresh still works
+    my $r = raw_req('GET', $ENV, [ cookie_line(refresh => $s->{refresh}) ]);
+    is($r->{status}, 200, 'control: the refresh cookie alone still lets a page through');
+    is(cgi_env($r)->{AUTH_API_USER_ID}, $U->{id}, 'control: with the identity');
 };
