@@ -3,7 +3,8 @@
 # X-Auth-Api-* header, and does not run without a live token. Debian's
 # mod_php needs the prefork MPM, so this test starts a prefork httpd of its
 # own on a loopback port (the suite's server keeps its MPM) and stops it at
-# the end.
+# the end. It uses the suite's database: its own SQLite file, or the
+# MariaDB of t/run-mariadb.sh.
 use strict;
 use warnings;
 
@@ -51,7 +52,10 @@ start_httpd($HTTPD, $TMP, $port,
     "LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so",
     "LoadModule php_module $PHP",
     "LoadModule auth_api_module $SO",
-    'DBDriver sqlite3', qq(DBDParams "$TMP/db/auth.db"),
+    # the suite's database: SQLite of its own, or the suite's MariaDB
+    AAPI::Test::db_is_mysql()
+        ? ('DBDriver mysql', qq(DBDParams "$ENV{AAPI_MYSQL_PARAMS}"))
+        : ('DBDriver sqlite3', qq(DBDParams "$TMP/db/auth.db")),
     "AuthAPIJWTSecret $secret", 'AuthAPIPasswordHash bcrypt 4',
     qq(DocumentRoot "$TMP"),
     qq(<Directory "$TMP">), '    Require all granted', '</Directory>',
