@@ -15,7 +15,7 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
 
-plan tests => 7, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 8, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -169,4 +169,19 @@ subtest 'an account deletion refuses its credentials at once, in every process' 
 subtest 'Basic is unaffected by the logins of others' => sub {
     is(basic_get('/protected/basic/env.cgi', $U->{email}, $U->{password})->{status}, 200,
        'the first account still works');
+};
+
+# An unknown account costs a refused Basic login the same hashing time as a
+# wrong password (the dummy hash), so that timing does not tell which
+# accounts exist; on the bcrypt-10 virtual host, where a hash takes long
+# enough to measure.
+subtest 'timing: unknown account vs wrong password (bcrypt 10)' => sub {
+    Apache::TestRequest::module('aapi_slowhash');
+    my $u = register_user();
+    is($u->{status}, 201, 'account on the bcrypt-10 host') or diag($u->{res}{body});
+    my $p = '/protected/basic/hello.txt';
+    same_time(unknown => sub { basic_get($p, uniq_email('ghost'), 'Wrong-Passw0rd!') },
+              wrong => sub { basic_get($p, $u->{email}, 'Wrong-Passw0rd!') },
+              status => 401, name => 'Basic');
+    Apache::TestRequest::module('default');
 };

@@ -34,7 +34,7 @@ our @EXPORT = qw(
     decode json_enc json_dec
     db_exec db_query db_path db_is_mysql db_file_bytes sql_quote
     forge_jwt b64u_enc b64u_dec jwt_decode secret hs512_secret
-    parallel median
+    parallel median same_time
     is_envelope_ok is_error
 );
 
@@ -472,6 +472,42 @@ sub parallel {
         my $res = eval { $JSON->decode($_) } || { error => 'timeout or crash' };
         exists $res->{ok} ? $res->{ok} : $res;
     } @buf;
+}
+
+# Checks that a refusal spends the same hashing time whether the account
+# exists or not: times UNKNOWN->() and WRONG->() (each returns a status or
+# a Res) ROUNDS times (default 7) in turn, after two warm-up calls of WRONG;
+# every answer must be STATUS, the medians within a factor 3 and the
+# unknown one at least 5 ms (the hash was computed). NAME prefixes the
+# test names. Returns the two medians in seconds.
+sub same_time {
+    my (%a) = @_;
+    my ($unknown, $wrong, $status, $name) = @a{qw(unknown wrong status name)};
+    my $rounds = $a{rounds} || 7;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $time = sub {
+        my $t0 = Time::HiRes::time();
+        my $r = shift->();
+        return (Time::HiRes::time() - $t0, ref $r ? $r->{status} : $r);
+    };
+    $time->($wrong) for 1 .. 2;            # warm up connections and caches
+    my (@u, @w, %st);
+    for (1 .. $rounds) {
+        my ($dt, $s) = $time->($unknown);
+        push @u, $dt; $st{$s}++;
+        ($dt, $s) = $time->($wrong);
+        push @w, $dt; $st{$s}++;
+    }
+    Test::More::is_deeply(\%st, { $status => 2 * $rounds },
+                          "$name: all " . 2 * $rounds . " answers are $status");
+    my ($mu, $mw) = (median(@u), median(@w));
+    Test::More::diag(sprintf '%s: median unknown %.1f ms, wrong password %.1f ms',
+                     $name, $mu * 1000, $mw * 1000);
+    my $ratio = $mu > $mw ? $mu / ($mw || 1e-6) : $mw / ($mu || 1e-6);
+    Test::More::cmp_ok($ratio, '<=', 3, "$name: medians within a factor 3");
+    Test::More::cmp_ok($mu, '>=', 0.005,
+                       "$name: the unknown account spends hashing time (>= 5 ms)");
+    return ($mu, $mw);
 }
 
 # Returns the median of a list of numbers.
