@@ -43,17 +43,7 @@ subtest 'Basic with the email or the username' => sub {
     is($r->{status}, 401, 'no credentials: 401');
     like(challenge($r), qr/^Basic realm="test"/, 'no credentials: Basic realm="test"');
     for my $login ($U->{email}, uc $U->{email}, $U->{username}, uc $U->{username}) {
-        $r = basic_get($p, $login, $U->{password});
-        is($r->{status}, 200, "$login: 200") or diag(substr($r->{body}, 0, 300));
-        my $env = cgi_env($r);
-        is($env->{_marker}, 'CGI-OK', "$login: the CGI ran");
-        is($env->{REMOTE_USER}, $login, "$login: REMOTE_USER is the name typed");
-        is($env->{AUTH_TYPE}, 'Basic', "$login: AUTH_TYPE Basic");
-        is($env->{AUTH_API_USER_ID}, $U->{id}, "$login: AUTH_API_USER_ID");
-        is($env->{AUTH_API_EMAIL}, $U->{email}, "$login: AUTH_API_EMAIL");
-        is($env->{AUTH_API_USERNAME}, $U->{username}, "$login: AUTH_API_USERNAME");
-        is($env->{AUTH_API_ROLE}, 'user', "$login: AUTH_API_ROLE");
-        is($env->{AUTH_API_EMAIL_VERIFIED}, 'false', "$login: AUTH_API_EMAIL_VERIFIED");
+        login_identity_ok(basic_get($p, $login, $U->{password}), $U, $login, 'Basic');
     }
     $r = basic_get('/protected/basic/hello.txt', $U->{email}, $U->{password});
     is($r->{status}, 200, 'a static file: 200');

@@ -50,15 +50,7 @@ subtest 'without a login: refused' => sub {
 subtest 'a form login with the email or the username' => sub {
     for my $login ($U->{email}, $U->{username}) {
         my $r = form_post($login, $U->{password});
-        is($r->{status}, 200, "$login: 200") or diag(substr($r->{body}, 0, 300));
-        my $env = cgi_env($r);
-        is($env->{_marker}, 'CGI-OK', "$login: the CGI ran");
-        is($env->{REMOTE_USER}, $login, "$login: REMOTE_USER is the name typed");
-        is($env->{AUTH_TYPE}, 'form', "$login: AUTH_TYPE form");
-        is($env->{AUTH_API_USER_ID}, $U->{id}, "$login: AUTH_API_USER_ID");
-        is($env->{AUTH_API_EMAIL}, $U->{email}, "$login: AUTH_API_EMAIL");
-        is($env->{AUTH_API_USERNAME}, $U->{username}, "$login: AUTH_API_USERNAME");
-        is($env->{AUTH_API_ROLE}, 'user', "$login: AUTH_API_ROLE");
+        login_identity_ok($r, $U, $login, 'form');
         my $cookie = session_cookie($r);
         ok($cookie, "$login: a session cookie is set");
         $r = raw_req('GET', $P, ["Cookie: $cookie"]);

@@ -24,7 +24,7 @@ our @EXPORT = qw(
     new_account fresh_token set_role set_verified fixed_account
     rfc3339 challenge set_cookies cookie_header basic_auth
     log_offset log_lines worker_pids bursts
-    no_content
+    no_content login_identity_ok
 );
 
 # The fixed account that "Require user" names in protect.conf.in.
@@ -161,6 +161,25 @@ sub rfc3339 { POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime shift) }
 
 # Returns the WWW-Authenticate header of RES, or ''.
 sub challenge { $_[0]->header('WWW-Authenticate') // '' }
+
+# Checks that RES is the CGI's 200 for a password login (Basic or form) of
+# account U typed as LOGIN, with AUTH_TYPE TYPE: REMOTE_USER as typed and
+# the account's AUTH_API_* values. Returns the CGI's environment.
+sub login_identity_ok {
+    my ($r, $u, $login, $type) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    Test::More::is($r->{status}, 200, "$login: 200")
+        or Test::More::diag(substr($r->{body}, 0, 300));
+    my $env = cgi_env($r);
+    Test::More::is($env->{_marker}, 'CGI-OK', "$login: the CGI ran");
+    Test::More::is($env->{REMOTE_USER}, $login, "$login: REMOTE_USER is the name typed");
+    Test::More::is($env->{AUTH_TYPE}, $type, "$login: AUTH_TYPE $type");
+    my %want = (AUTH_API_USER_ID => $u->{id}, AUTH_API_EMAIL => $u->{email},
+                AUTH_API_USERNAME => $u->{username}, AUTH_API_ROLE => 'user',
+                AUTH_API_EMAIL_VERIFIED => 'false');
+    Test::More::is($env->{$_}, $want{$_}, "$login: $_") for sort keys %want;
+    return $env;
+}
 
 # Returns true when RES shows none of the protected content (no marker of
 # a static file, index page, CGI, PHP or SSI page).
