@@ -59,7 +59,9 @@ char *aapi_jwt_sign(apr_pool_t *p, const aapi_key_t *key,
     aapi_json_set_str(claims, "role", c->role);
     aapi_json_set_str(claims, "email", c->email);
     aapi_json_set_bool(claims, "email_verified", c->email_verified);
-    aapi_json_set_str(claims, "username", c->username);
+    /* a claim without a value is left out, not sent as null (OpenID
+     * Connect Core 5.3.2): an account without a user name has none */
+    if (c->username) aapi_json_set_str(claims, "username", c->username);
     payload = aapi_json_dump(p, claims);
     if (!payload) {
         return NULL;

@@ -94,6 +94,11 @@ subtest 'the header and the claims of an access token' => sub {
     my $other = login_as($U->{email}, $U->{password})->data->{access_token};
     my (undef, $c2) = jwt_decode($other // 'e30.e30.');
     isnt($c2->{jti}, $C->{jti}, 'each token has its own jti');
+    my $plain = register_user();
+    my (undef, $c3) = jwt_decode($plain->{access_token} // 'e30.e30.');
+    ok(!exists $c3->{username} && exists $c3->{email},
+       'an account without a user name: no username claim (not null)')
+        or diag(join ',', sort keys %$c3);
 };
 
 subtest 'the forging helper makes tokens the server accepts' => sub {
