@@ -215,7 +215,11 @@ static void aapi_register_hooks(apr_pool_t *p)
     ap_hook_child_init(aapi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(aapi_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_handler(aapi_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_check_authn(aapi_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+    /* first: a request of AuthType auth-api then skips the check_authn
+     * hooks of mod_auth_basic, mod_auth_form and mod_auth_digest (each
+     * evaluates AuthType again only to decline); any other AuthType is
+     * declined here after one comparison */
+    ap_hook_check_authn(aapi_check_authn, NULL, NULL, APR_HOOK_FIRST,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(aapi_note_auth_failure, NULL, NULL,
                               APR_HOOK_MIDDLE);

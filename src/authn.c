@@ -25,6 +25,23 @@
 #define AUTH_TYPE "auth-api"
 #define HEADER_PREFIX "X-Auth-Api-"
 
+/* Returns 1 when TYPE is "auth-api" without regard to case (as httpd
+ * compares AuthType values), without the locale machinery of strcasecmp:
+ * this runs for every request that has an AuthType. */
+static int is_auth_api(const char *type)
+{
+    static const char want[] = AUTH_TYPE;
+    size_t i;
+
+    for (i = 0; i < sizeof(want) - 1; i++) {
+        char c = type[i], w = want[i];
+        if (c != w && !(w >= 'a' && w <= 'z' && c == w - 'a' + 'A')) {
+            return 0;
+        }
+    }
+    return type[i] == '\0';
+}
+
 /* ==== identity ==== */
 
 /* Returns the directory config of R, or DFLT when there is none. */
@@ -94,11 +111,11 @@ void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
                           : id->expires ? aapi_rfc3339(r->pool, id->expires)
                           : NULL;
     apr_table_t *env = r->subprocess_env;
-    /* a fresh environment takes plain adds; one that has them (an internal
-     * redirect) gets them replaced */
+    /* an empty environment (the common case) takes plain adds; one that
+     * has anything (a subrequest's copy, SetEnvIf, mod_unique_id) gets each
+     * name replaced, so no earlier value of the same name survives */
     void (*put)(apr_table_t *, const char *, const char *) =
-        apr_table_get(env, "AUTH_API_USER_ID") ? apr_table_setn
-                                               : apr_table_addn;
+        apr_is_empty_table(env) ? apr_table_addn : apr_table_setn;
 
     if (!user) {
         switch (d->remote_user) {
@@ -243,7 +260,7 @@ int aapi_check_authn(request_rec *r)
     size_t len = 0;
     int bad = 0, from_cookie = 0, expired = 0;
 
-    if (!type || strcasecmp(type, AUTH_TYPE) != 0) {
+    if (!type || !is_auth_api(type)) {
         return DECLINED;
     }
     /* whatever follows, a backend never sees identity headers a client made */
@@ -325,7 +342,7 @@ int aapi_fixups(request_rec *r)
         return DECLINED;
     }
     type = ap_auth_type(r);
-    if (type && !strcasecmp(type, AUTH_TYPE) && !r->user) {
+    if (type && is_auth_api(type) && !r->user) {
         aapi_strip_identity_headers(r);
     }
     /* an internal redirect (ErrorDocument, a handler's redirect) inherits
@@ -341,7 +358,7 @@ int aapi_fixups(request_rec *r)
 
 int aapi_note_auth_failure(request_rec *r, const char *auth_type)
 {
-    if (!auth_type || strcasecmp(auth_type, AUTH_TYPE) != 0) {
+    if (!auth_type || !is_auth_api(auth_type)) {
         return DECLINED;
     }
     if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {

@@ -15,7 +15,7 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
 
-plan tests => 13, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 14, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -165,6 +165,21 @@ subtest 'spoofed X-Auth-Api-* headers never reach CGI or PHP' => sub {
         is($r->{status}, 200, "$path with a token: 200");
         no_spoof(cgi_env($r), "$path with a token");
     }
+};
+
+subtest 'variables of the same names set before authentication are replaced' => sub {
+    my $want = expected($U, $U->{access_token});
+    for my $f (qw(env.cgi env.php env.shtml)) {
+        env_ok("/protected/preset/$f", $U->{access_token}, $want, $U->{email},
+               [ 'X-Preset: admin' ]);
+    }
+    # a static file: no CGI folds the environment; mod_headers reads the
+    # variable as it stands
+    my $r = raw_req('GET', '/protected/preset/hello.txt',
+                    [ "Authorization: Bearer $U->{access_token}", 'X-Preset: admin' ]);
+    is($r->{status}, 200, 'a static file: 200');
+    is(($r->{res}->header('X-Seen-Role') // '(none)'), 'user',
+       'a static file: %{AUTH_API_ROLE}e is the identity\'s role');
 };
 
 subtest 'AuthAPIForwardHeaders On: the identity reaches the proxied backend' => sub {
