@@ -160,7 +160,10 @@ sub main {
                     'extra vs (a)', 'in the module';
     for my $k (@order) {
         my $s = $scen{$k};
-        my $own = $s->{own}{aapi_check_authn} || $s->{own}{basic_check};
+        # (c) runs the module's check_authn too, which declines AuthType
+        # Basic at once; its share is the provider's
+        my $own = $k eq 'c' ? $s->{own}{basic_check}
+                            : $s->{own}{aapi_check_authn};
         $out .= sprintf "%-28s %12.0f %12s %14s\n", $s->{label}, $s->{per},
             $k eq 'a' ? '-' : sprintf('%+.0f', $s->{per} - $plain),
             defined $own ? sprintf('%.0f', $own) : '-';
@@ -177,7 +180,9 @@ sub main {
     my $xc = $scen{bcold}{per} - $plain;
     my $xf = $scen{bfresh}{per} - $plain;
     $out .= sprintf "\n'in the module': inclusive Ir of aapi_check_authn "
-        . "(Bearer) or of the Basic provider basic_check, per request\n";
+        . "(Bearer) or of the Basic provider basic_check, per request (the "
+        . "module's check_authn declining (c)'s AuthType Basic: %.0f)\n",
+        $scen{c}{own}{aapi_check_authn} || 0;
     $out .= sprintf "targets: warm (b) <= 6000 extra: %s (%+.0f);  "
         . "cold <= 40000 extra: just issued %s (%+.0f), session new to this "
         . "server %s (%+.0f)\n",

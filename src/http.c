@@ -234,7 +234,11 @@ const char *aapi_http_bearer(request_rec *r, size_t *len, int *bad)
     if (!h) {
         return NULL;
     }
-    if (strncasecmp(h, "Bearer ", 7) != 0) {
+    /* "Bearer " without regard to case (RFC 9110 11.1), by hand: this
+     * runs for every protected request */
+    if ((h[0] | 0x20) != 'b' || (h[1] | 0x20) != 'e' || (h[2] | 0x20) != 'a'
+        || (h[3] | 0x20) != 'r' || (h[4] | 0x20) != 'e'
+        || (h[5] | 0x20) != 'r' || h[6] != ' ') {
         *bad = 1;
         return NULL;
     }

@@ -151,6 +151,23 @@ static slot_t *slot_of(const char *token, size_t len)
 }
 
 /* Copies S into DST (N bytes); returns 0 when it does not fit. */
+/* The last bytes of a token that hold its signature, whatever the HMAC:
+ * 43, 64 or 86 base64url characters for HS256, HS384, HS512. */
+#define SIG_TAIL 96
+
+/* Returns 1 when the LEN bytes of the cached token A and the offered B
+ * are the same. The tail with the signature is compared first, in
+ * constant time; the rest only when it matched, with memcmp: a client
+ * that does not hold the cached token cannot match its signature, so the
+ * time it sees never depends on the cached bytes. */
+static int same_token(const char *a, const char *b, size_t len)
+{
+    size_t tail = len < SIG_TAIL ? len : SIG_TAIL;
+
+    return aapi_ct_equal_long(a + len - tail, b + len - tail, tail)
+           && memcmp(a, b, len - tail) == 0;
+}
+
 static int put_str(char *dst, size_t n, const char *s)
 {
     size_t len = s ? strlen(s) : 0;
@@ -193,7 +210,7 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
     tables_lock();
     hit = AAPI_TOKCACHE_MISS;
     if (s->len == len && s->scope == scope
-        && aapi_ct_equal_long(s->token, token, len)
+        && same_token(s->token, token, len)
         && now <= s->exp + leeway) {
         hit = s->epoch == aapi_revocation_epoch() && now < s->trust_until
               ? AAPI_TOKCACHE_TRUSTED : AAPI_TOKCACHE_KNOWN;

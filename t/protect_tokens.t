@@ -106,6 +106,11 @@ subtest 'other schemes and empty credentials' => sub {
     refused_h([ "Authorization: Token $TOK" ], 'another scheme');
     refused_h([ "Authorization: Bearer" ], 'Bearer with nothing');
     refused_h([ "Authorization: BearerX $TOK" ], 'BearerX');
+    refused_h([ "Authorization: Bearer\t$TOK" ], 'Bearer and a tab');
+    refused_h([ "Authorization: Beare $TOK" ], 'Beare');
+    refused_h([ "Authorization: Bearers $TOK" ], 'Bearers');
+    refused_h([ "Authorization: Bea" ], 'Bea and nothing');
+    refused_h([ "Authorization: Bearee $TOK" ], 'Bearee');
 };
 
 subtest 'a token in the query string or a form body is ignored' => sub {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t/unit/run.sh - builds and runs the C unit tests of the level-0 and
-# level-2 code (util, json, keys, jwt, validate, password) and of the
-# SQLite lock waiting of the store (store_sqlite) under prove.
+# level-2 code (util, json, keys, jwt, validate, password), of the table
+# of verified tokens (tokcache) and of the SQLite lock waiting of the
+# store (store_sqlite) under prove.
 #
 #   sh t/unit/run.sh              build and run every t/unit/test_*.c
 #   sh t/unit/run.sh jwt util     only test_jwt.c and test_util.c
@@ -24,7 +25,7 @@ LIBS="-lapr-1 -laprutil-1 -ljansson -lcrypto -largon2 -lsqlite3"
 
 # the code under test; validate.c needs the generated password list
 SRCS="src/util.c src/json.c src/keys.c src/jwt.c src/password.c src/validate.c
-src/store_sqlite.c"
+src/store_sqlite.c src/tokcache.c"
 
 # build/gen/embedded.c comes from conf/common-passwords.txt and sql/ by
 # tools/embed.pl (a step of 'make module'); make only that file if missing

@@ -1,0 +1,134 @@
+/*
+ * test_tokcache.c - the per-process table of verified tokens (src/
+ * tokcache.c): a hit needs the same bytes, the same configuration, a time
+ * before exp, and an unmoved revocation counter to be trusted.
+ */
+#include "aapi.h"
+#include "jwt.h"
+#include "tokcache.h"
+#include "tap.h"
+
+#include <string.h>
+
+static apr_pool_t *p;
+
+#define NOW 1800000000
+
+/* A token-shaped string of LEN bytes: a repeated body, then a tail of 43
+ * characters made from SEED, as a signature would be. */
+static char *fake_token(size_t len, char seed)
+{
+    char *t = apr_palloc(p, len + 1);
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        t[i] = i + 43 < len ? "eyJhbGciOiJIUzI1NiJ9."[i % 21]
+                            : (char)('A' + (seed + i) % 26);
+    }
+    t[len] = '\0';
+    return t;
+}
+
+static aapi_claims_t claims(void)
+{
+    aapi_claims_t c;
+
+    memset(&c, 0, sizeof(c));
+    c.sub = "0123456789abcdef0123456789abcdef";
+    c.sid = "fedcba9876543210fedcba9876543210";
+    c.role = "editor";
+    c.email = "ann@example.com";
+    c.username = "ann_1";
+    c.email_verified = 1;
+    c.iat = c.nbf = NOW - 10;
+    c.exp = NOW + 900;
+    return c;
+}
+
+static int get(const void *scope, const char *tok, apr_int64_t now,
+               aapi_claims_t *out)
+{
+    return aapi_tokcache_get(scope, tok, strlen(tok), now, 30, p, out);
+}
+
+static void test_hits_and_misses(void)
+{
+    static const int scope_a = 1, scope_b = 2;
+    aapi_claims_t in = claims(), out;
+    char *tok = fake_token(470, 0);
+    char *other;
+    size_t len = strlen(tok);
+
+    is_int(get(&scope_a, tok, NOW, &out), AAPI_TOKCACHE_MISS,
+           "a token never put: miss");
+    aapi_tokcache_put(&scope_a, tok, len, &in, aapi_revocation_epoch(),
+                      NOW + 60);
+    is_int(get(&scope_a, tok, NOW, &out), AAPI_TOKCACHE_TRUSTED,
+           "the same bytes, same configuration: trusted");
+    is_str(out.sub, in.sub, "hit: sub");
+    is_str(out.sid, in.sid, "hit: sid");
+    is_str(out.role, in.role, "hit: role");
+    is_str(out.email, in.email, "hit: email");
+    is_str(out.username, in.username, "hit: username");
+    is_int(out.email_verified, 1, "hit: email_verified");
+    is_int(out.exp, in.exp, "hit: exp");
+    is_str(out.exp_text, "2027-01-15T08:15:00Z", "hit: exp as RFC 3339");
+
+    /* one byte changed anywhere: in the head (compared after the
+     * signature), in the middle, in the signature, at the very end */
+    {
+        static const size_t at[] = { 0, 1, 200, 373, 374, 430, 469 };
+        size_t i;
+        for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+            other = apr_pstrdup(p, tok);
+            other[at[i]] = other[at[i]] == 'x' ? 'y' : 'x';
+            is_int(get(&scope_a, other, NOW, &out), AAPI_TOKCACHE_MISS,
+                   apr_psprintf(p, "byte %lu changed: miss",
+                                (unsigned long)at[i]));
+        }
+    }
+    other = apr_pstrndup(p, tok, len - 1);
+    is_int(get(&scope_a, other, NOW, &out), AAPI_TOKCACHE_MISS,
+           "the token less its last byte: miss");
+    other = apr_pstrcat(p, tok, "A", NULL);
+    is_int(get(&scope_a, other, NOW, &out), AAPI_TOKCACHE_MISS,
+           "the token and one byte more: miss");
+    is_int(get(&scope_b, tok, NOW, &out), AAPI_TOKCACHE_MISS,
+           "the same bytes for another configuration: miss");
+
+    is_int(get(&scope_a, tok, NOW + 61, &out), AAPI_TOKCACHE_KNOWN,
+           "after its trust time: known, not trusted");
+    is_int(get(&scope_a, tok, in.exp + 30, &out), AAPI_TOKCACHE_KNOWN,
+           "at exp plus the leeway: still known");
+    is_int(get(&scope_a, tok, in.exp + 31, &out), AAPI_TOKCACHE_MISS,
+           "past exp plus the leeway: miss");
+
+    aapi_revocation_bump();
+    is_int(get(&scope_a, tok, NOW, &out), AAPI_TOKCACHE_KNOWN,
+           "after the revocation counter moved: known, not trusted");
+}
+
+static void test_short_tokens(void)
+{
+    static const int scope = 3;
+    aapi_claims_t in = claims(), out;
+    char *tok = fake_token(60, 7), *other;
+
+    aapi_tokcache_put(&scope, tok, strlen(tok), &in, aapi_revocation_epoch(),
+                      NOW + 60);
+    is_int(get(&scope, tok, NOW, &out), AAPI_TOKCACHE_TRUSTED,
+           "a token shorter than the signature tail: trusted");
+    other = apr_pstrdup(p, tok);
+    other[0] = 'x';
+    is_int(get(&scope, other, NOW, &out), AAPI_TOKCACHE_MISS,
+           "a short token with its first byte changed: miss");
+}
+
+int main(void)
+{
+    p = tap_init();
+    aapi_tokcache_child_init(p);
+    test_hits_and_misses();
+    test_short_tokens();
+    return done();
+}
