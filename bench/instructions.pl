@@ -88,7 +88,9 @@ sub main {
         for @cold, $warm, @{ $spare{base} }, @{ $spare{full} };
     check_status($port, '/jwt/file.bin', 401);
     check_status($port, '/basic/file.bin', 401);
+    check_status($port, '/jwtdir/file.bin', 401);
     check_status($port, '/jwt/file.bin', 200, "Authorization: Bearer $warm");
+    check_status($port, '/jwtdir/file.bin', 200, "Authorization: Bearer $warm");
     check_status($port, '/basic/file.bin', 200, basic_header());
     stop_process($pid, 30);
     $pid = undef;
@@ -114,6 +116,14 @@ sub main {
         b     => { label => '(b) Bearer, warm',
                    path  => '/jwt/file.bin',
                    hdr   => sub { ("Authorization: Bearer $warm") } },
+        # the same two in a <Directory> section instead (httpd's advice for
+        # files on disk): one merge a request instead of two
+        ahd   => { label => '(a+h+d) header, <Directory>',
+                   path  => '/opendir/file.bin',
+                   hdr   => sub { ("Authorization: Bearer $warm") } },
+        bd    => { label => '(b-dir) Bearer, <Directory>',
+                   path  => '/jwtdir/file.bin',
+                   hdr   => sub { ("Authorization: Bearer $warm") } },
         bcold => { label => '(b-cold) Bearer, new token',
                    path  => '/jwt/file.bin',
                    hdr   => sub { ("Authorization: Bearer $cold[$_[0]]") } },
@@ -134,7 +144,7 @@ sub main {
                    path  => '/basic/file.bin',
                    hdr   => sub { (basic_header()) } },
     );
-    my @order = qw(a ah ahl b bcold bfresh bmoved c);
+    my @order = qw(a ah ahl b ahd bd bcold bfresh bmoved c);
     for my $k (@order) {
         my $s = $scen{$k};
         $s->{base} = callgrind_run($cg, $port, "$k-0", $s, 0);
@@ -156,7 +166,7 @@ sub main {
     my $out = sprintf "%s  valgrind --tool=callgrind, apache2 -X (prefork), "
         . "N=%d requests on one keep-alive connection after one warm-up, "
         . "Ir(N) - Ir(warm-up only), / N\n\n", scalar(localtime), $N;
-    $out .= sprintf "%-28s %12s %12s %14s\n", 'scenario', 'Ir/request',
+    $out .= sprintf "%-33s %12s %12s %14s\n", 'scenario', 'Ir/request',
                     'extra vs (a)', 'in the module';
     for my $k (@order) {
         my $s = $scen{$k};
@@ -164,11 +174,12 @@ sub main {
         # Basic at once; its share is the provider's
         my $own = $k eq 'c' ? $s->{own}{basic_check}
                             : $s->{own}{aapi_check_authn};
-        $out .= sprintf "%-28s %12.0f %12s %14s\n", $s->{label}, $s->{per},
+        $out .= sprintf "%-33s %12.0f %12s %14s\n", $s->{label}, $s->{per},
             $k eq 'a' ? '-' : sprintf('%+.0f', $s->{per} - $plain),
             defined $own ? sprintf('%.0f', $own) : '-';
     }
     my $xb = $scen{b}{per} - $plain;
+    my $xd = $scen{bd}{per} - $plain;
     my $xh = $scen{ah}{per} - $plain;
     $out .= sprintf "\nof (b)'s %+.0f: %+.0f are httpd reading the %d-byte "
         . "Authorization header (a+h vs a), %+.0f httpd merging a <Location> "
@@ -177,15 +188,21 @@ sub main {
         $xb, $xh, length("Authorization: Bearer $warm"),
         $scen{ahl}{per} - $scen{ah}{per}, $scen{b}{per} - $scen{ahl}{per},
         $scen{b}{own}{aapi_check_authn} || 0;
+    $out .= sprintf "of (b-dir)'s %+.0f: %+.0f the header, %+.0f httpd merging "
+        . "a <Directory> section (a+h+d vs a+h), %+.0f the protection itself "
+        . "(b-dir vs a+h+d: %.0f in the module)\n",
+        $xd, $xh, $scen{ahd}{per} - $scen{ah}{per},
+        $scen{bd}{per} - $scen{ahd}{per}, $scen{bd}{own}{aapi_check_authn} || 0;
     my $xc = $scen{bcold}{per} - $plain;
     my $xf = $scen{bfresh}{per} - $plain;
     $out .= sprintf "\n'in the module': inclusive Ir of aapi_check_authn "
         . "(Bearer) or of the Basic provider basic_check, per request (the "
         . "module's check_authn declining (c)'s AuthType Basic: %.0f)\n",
         $scen{c}{own}{aapi_check_authn} || 0;
-    $out .= sprintf "targets: warm (b) <= 6000 extra: %s (%+.0f);  "
-        . "cold <= 40000 extra: just issued %s (%+.0f), session new to this "
-        . "server %s (%+.0f)\n",
+    $out .= sprintf "targets: warm <= 6000 extra: in a <Directory> %s "
+        . "(%+.0f), in a <Location> %s (%+.0f);  cold <= 40000 extra: just "
+        . "issued %s (%+.0f), session new to this server %s (%+.0f)\n",
+        $xd <= 6000 ? 'met' : 'MISSED', $xd,
         $xb <= 6000 ? 'met' : 'MISSED', $xb,
         $xf <= 40000 ? 'met' : 'MISSED', $xf,
         $xc <= 40000 ? 'met' : 'MISSED', $xc;
@@ -248,7 +265,7 @@ sub callgrind_run {
     $pid = start_process("httpd -X under callgrind ($tag)", $log,
         split(' ', as_user_prefix(1)),
         'valgrind', '--tool=callgrind', "--callgrind-out-file=$file",
-        '--vgdb=no',
+        '--vgdb=no', '--toggle-collect=ap_process_connection',
         '--dump-instr=no', '--compress-strings=no', '--compress-pos=no',
         $AapiBench::APACHE, '-X', '-f', $conf);
     my $sock = wait_listening($port, $pid, 180, "$root/logs/cg-error.log");

@@ -33,6 +33,9 @@ static int is_auth_api(const char *type)
     static const char want[] = AUTH_TYPE;
     size_t i;
 
+    if (!strcmp(type, want)) {     /* as it is usually written */
+        return 1;
+    }
     for (i = 0; i < sizeof(want) - 1; i++) {
         char c = type[i], w = want[i];
         if (c != w && !(w >= 'a' && w <= 'z' && c == w - 'a' + 'A')) {

@@ -3,8 +3,9 @@
  * the revocation counter in anonymous shared memory.
  *
  * A slot is chosen from the token's signature characters; a hit needs the
- * whole stored token to equal the presented one (constant-time compare), so
- * the table answers only for tokens it has seen verified. Every ended
+ * whole stored token to equal the presented one (its signature compared in
+ * constant time first), so the table answers only for tokens it has seen
+ * verified. Each slot has its own lock. Every ended
  * session moves the counter (aapi_revocation_bump); an entry checked under
  * an older counter value is not trusted, so a logout is refused at once by
  * every process.
@@ -17,6 +18,7 @@
 #include "apr_atomic.h"
 #include "apr_shm.h"
 #include "apr_thread_mutex.h"
+#include "apr_thread_proc.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
@@ -35,6 +37,7 @@
                         + MAX_EXP_TEXT)
 
 typedef struct {
+    apr_uint32_t busy;             /* the slot's own lock: see slot_lock */
     size_t len;                    /* 0: empty */
     const void *scope;             /* the configuration that verified it */
     char token[MAX_TOKEN];
@@ -117,13 +120,49 @@ void aapi_tokcache_child_init(apr_pool_t *p)
 #if APR_HAS_THREADS
     if (apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, p)
         != APR_SUCCESS) {
-        slots = NULL;   /* no lock, no tables: everything is verified */
-        creds = NULL;
+        creds = NULL;   /* no lock, no table: every password is verified */
     }
 #endif
 }
 
-/* The tables of this process are read and written under one lock. */
+/* Each slot of the token table has a lock of its own, a spin lock: it is
+ * held for a few hundred instructions (one compare and one copy of at
+ * most MAX_TOKEN + MAX_IDENT bytes, never a call that can block), so a
+ * thread that finds it taken waits less than a sleep and a wake-up would
+ * cost, and two requests with different tokens never wait for each other.
+ * A waiter that spins long (the holder was descheduled) yields its CPU. */
+static APR_INLINE void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void slot_lock(slot_t *s)
+{
+    unsigned spins = 0;
+
+    while (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&s->busy, __ATOMIC_RELAXED)) {
+            if (++spins < 100) {
+                cpu_relax();
+            }
+            else {
+#if APR_HAS_THREADS
+                apr_thread_yield();
+#endif
+                spins = 0;
+            }
+        }
+    }
+}
+
+static APR_INLINE void slot_unlock(slot_t *s)
+{
+    __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* The table of checked credentials is read and written under one lock. */
 static APR_INLINE void tables_lock(void)
 {
 #if APR_HAS_THREADS
@@ -207,7 +246,7 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
         return 0;
     }
     s = slot_of(token, len);
-    tables_lock();
+    slot_lock(s);
     hit = AAPI_TOKCACHE_MISS;
     if (s->len == len && s->scope == scope
         && same_token(s->token, token, len)
@@ -229,7 +268,7 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
         out->nbf = s->nbf;
         out->exp_text = id + s->at_exp;
     }
-    tables_unlock();
+    slot_unlock(s);
     return hit;
 }
 
@@ -245,7 +284,7 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
     }
     aapi_rfc3339_to(exp_text, sizeof(exp_text), cl->exp);
     s = slot_of(token, len);
-    tables_lock();
+    slot_lock(s);
     s->len = 0;
     s->ident_len = 0;
     if (put_ident(s, NULL, cl->sub, MAX_ID)
@@ -265,7 +304,7 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
         s->trust_until = trust_until;
         s->len = len;
     }
-    tables_unlock();
+    slot_unlock(s);
 }
 
 /* ==== verified Basic credentials ==== */

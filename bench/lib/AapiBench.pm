@@ -54,7 +54,8 @@ sub with_deadline {
 
 # ==== the private ServerRoot ====
 
-# Makes /tmp/aapi-bench.XXXXXX with conf/, htdocs/{plain,open,jwt,basic}/file.bin
+# Makes /tmp/aapi-bench.XXXXXX with conf/,
+# htdocs/{plain,open,opendir,jwt,jwtdir,basic}/file.bin
 # (the same 1 KiB), var/ for SQLite and logs/; the children (www-data when we
 # are root) can read htdocs and write var/.
 sub make_root {
@@ -62,7 +63,7 @@ sub make_root {
     chmod 0755, $root;
     mkdir "$root/$_" for qw(conf htdocs var logs out);
     my $data = join '', map { chr(($_ * 7 + 13) & 0xff) } 0 .. 1023;
-    for my $d (qw(plain open jwt basic)) {
+    for my $d (qw(plain open opendir jwt jwtdir basic)) {
         mkdir "$root/htdocs/$d";
         open my $fh, '>:raw', "$root/htdocs/$d/file.bin" or die_ "write: $!";
         print $fh $data;
@@ -202,6 +203,16 @@ DocumentRoot "$root/htdocs"
     AuthType auth-api
     Require valid-user
 </Location>
+# the same two ways in a <Directory>, as httpd's documentation advises for
+# files on disk (httpd merges a <Location> twice a request, a <Directory>
+# once)
+<Directory "$root/htdocs/opendir">
+    Require all granted
+</Directory>
+<Directory "$root/htdocs/jwtdir">
+    AuthType auth-api
+    Require valid-user
+</Directory>
 # (c) /basic: user name and password against the same accounts
 <Location /basic>
     AuthType Basic
