@@ -37,7 +37,8 @@
                         + MAX_EXP_TEXT)
 
 typedef struct {
-    apr_uint32_t busy;             /* the slot's own lock: see slot_lock */
+    apr_uint32_t busy;             /* held by the one writer: see slot_lock */
+    apr_uint32_t seq;              /* odd while written: see seq_write_begin */
     size_t len;                    /* 0: empty */
     const void *scope;             /* the configuration that verified it */
     char token[MAX_TOKEN];
@@ -125,17 +126,35 @@ void aapi_tokcache_child_init(apr_pool_t *p)
 #endif
 }
 
-/* Each slot of the token table has a lock of its own, a spin lock: it is
- * held for a few hundred instructions (one compare and one copy of at
- * most MAX_TOKEN + MAX_IDENT bytes, never a call that can block), so a
- * thread that finds it taken waits less than a sleep and a wake-up would
- * cost, and two requests with different tokens never wait for each other.
- * A waiter that spins long (the holder was descheduled) yields its CPU. */
+/* Each slot of the token table is a sequence lock. Readers (every
+ * protected request) write nothing shared: they read the slot's sequence
+ * number, then the slot, then the number again, and keep what they read
+ * only when it is even and has not moved; so any number of threads read
+ * one slot at once, and the slot's memory stays in every core's cache.
+ * Writers (a token verified for the first time, rare) take the slot's
+ * spin lock, make the number odd, write, and make it even again. The spin
+ * lock is held for one copy of at most MAX_TOKEN + MAX_IDENT bytes, never
+ * across a call that can block; a writer that spins long (the holder was
+ * descheduled) yields its CPU. */
 static APR_INLINE void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+/* Makes S's sequence number odd before a write: readers that started
+ * before or start during the write see it move or see it odd. */
+static APR_INLINE void seq_write_begin(slot_t *s)
+{
+    __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/* Makes it even again once every byte of the write is stored. */
+static APR_INLINE void seq_write_end(slot_t *s)
+{
+    __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
 }
 
 static void slot_lock(slot_t *s)
@@ -240,36 +259,78 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
                       aapi_claims_t *out)
 {
     slot_t *s;
-    int hit;
+    char *id = NULL;
+    int attempt;
 
     if (!slots || len == 0 || len > MAX_TOKEN) {
-        return 0;
+        return AAPI_TOKCACHE_MISS;
     }
     s = slot_of(token, len);
-    slot_lock(s);
-    hit = AAPI_TOKCACHE_MISS;
-    if (s->len == len && s->scope == scope
-        && same_token(s->token, token, len)
-        && now <= s->exp + leeway) {
-        hit = s->epoch == aapi_revocation_epoch() && now < s->trust_until
-              ? AAPI_TOKCACHE_TRUSTED : AAPI_TOKCACHE_KNOWN;
-    }
-    if (hit != AAPI_TOKCACHE_MISS) {
-        const char *id = apr_pmemdup(p, s->ident, s->ident_len);
+    /* a reader takes no lock: it reads the slot between two reads of its
+     * sequence number and keeps what it read only when no writer came in
+     * between (see seq_write_begin); after a few collisions it gives up,
+     * and the token is verified as if it had not been seen */
+    for (attempt = 0; attempt < 4; attempt++) {
+        apr_uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+        apr_uint16_t n = 0, at_sid = 0, at_role = 0, at_email = 0;
+        apr_uint16_t at_username = 0, at_exp = 0;
+        int hit = AAPI_TOKCACHE_MISS, has_username = 0, verified = 0;
+        apr_int64_t exp = 0, iat = 0, nbf = 0;
+
+        if (seq & 1) {            /* a writer is at work */
+            cpu_relax();
+            continue;
+        }
+        if (s->len == len && s->scope == scope
+            && same_token(s->token, token, len)
+            && now <= s->exp + leeway) {
+            hit = s->epoch == aapi_revocation_epoch() && now < s->trust_until
+                  ? AAPI_TOKCACHE_TRUSTED : AAPI_TOKCACHE_KNOWN;
+            n = s->ident_len;
+            if (n > MAX_IDENT) {
+                n = MAX_IDENT;
+            }
+            if (!id) {
+                id = apr_palloc(p, MAX_IDENT);
+            }
+            memcpy(id, s->ident, n);
+            at_sid = s->at_sid;
+            at_role = s->at_role;
+            at_email = s->at_email;
+            at_username = s->at_username;
+            at_exp = s->at_exp;
+            has_username = s->has_username;
+            verified = s->email_verified;
+            exp = s->exp;
+            iat = s->iat;
+            nbf = s->nbf;
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq) {
+            continue;             /* written meanwhile: read it again */
+        }
+        if (hit == AAPI_TOKCACHE_MISS) {
+            return hit;
+        }
+        /* a consistent copy: every string ends inside it */
+        if (n == 0 || id[n - 1] != '\0' || at_sid >= n || at_role >= n
+            || at_email >= n || at_username >= n || at_exp >= n) {
+            return AAPI_TOKCACHE_MISS;
+        }
         memset(out, 0, sizeof(*out));
         out->sub = id;
-        out->sid = id + s->at_sid;
-        out->role = id + s->at_role;
-        out->email = id + s->at_email;
-        out->username = s->has_username ? id + s->at_username : NULL;
-        out->email_verified = s->email_verified;
-        out->exp = s->exp;
-        out->iat = s->iat;
-        out->nbf = s->nbf;
-        out->exp_text = id + s->at_exp;
+        out->sid = id + at_sid;
+        out->role = id + at_role;
+        out->email = id + at_email;
+        out->username = has_username ? id + at_username : NULL;
+        out->email_verified = verified;
+        out->exp = exp;
+        out->iat = iat;
+        out->nbf = nbf;
+        out->exp_text = id + at_exp;
+        return hit;
     }
-    slot_unlock(s);
-    return hit;
+    return AAPI_TOKCACHE_MISS;
 }
 
 void aapi_tokcache_put(const void *scope, const char *token, size_t len,
@@ -285,6 +346,7 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
     aapi_rfc3339_to(exp_text, sizeof(exp_text), cl->exp);
     s = slot_of(token, len);
     slot_lock(s);
+    seq_write_begin(s);
     s->len = 0;
     s->ident_len = 0;
     if (put_ident(s, NULL, cl->sub, MAX_ID)
@@ -304,6 +366,7 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
         s->trust_until = trust_until;
         s->len = len;
     }
+    seq_write_end(s);
     slot_unlock(s);
 }
 

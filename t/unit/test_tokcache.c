@@ -8,6 +8,8 @@
 #include "tokcache.h"
 #include "tap.h"
 
+#include "apr_thread_proc.h"
+
 #include <string.h>
 
 static apr_pool_t *p;
@@ -124,11 +126,116 @@ static void test_short_tokens(void)
            "a short token with its first byte changed: miss");
 }
 
+/* ==== readers while a writer rewrites the slot ==== */
+
+#define RACE_PUTS  4000
+#define RACE_GETS  400000
+
+static const char *race_token;
+static volatile int race_done;
+static aapi_claims_t race_a, race_b;
+
+static void *APR_THREAD_FUNC race_writer(apr_thread_t *t, void *arg)
+{
+    int i;
+    (void)arg;
+    for (i = 0; i < RACE_PUTS; i++) {
+        aapi_tokcache_put(&race_token, race_token, strlen(race_token),
+                          i % 2 ? &race_b : &race_a,
+                          aapi_revocation_epoch(), NOW + 60);
+    }
+    __atomic_store_n(&race_done, 1, __ATOMIC_RELEASE);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Returns 1 when OUT is all of WANT's identity, no field of the other. */
+static int same_identity(const aapi_claims_t *out, const aapi_claims_t *want)
+{
+    return !strcmp(out->sub, want->sub) && !strcmp(out->sid, want->sid)
+           && !strcmp(out->role, want->role)
+           && !strcmp(out->email, want->email)
+           && (want->username ? out->username
+                                && !strcmp(out->username, want->username)
+                              : !out->username)
+           && out->email_verified == want->email_verified
+           && out->exp == want->exp;
+}
+
+static void *APR_THREAD_FUNC race_reader(apr_thread_t *t, void *arg)
+{
+    long *counts = arg;      /* [0] hits, [1] mixed, [2] misses */
+    apr_pool_t *rp;
+    int i;
+
+    apr_pool_create(&rp, NULL);
+    for (i = 0; i < RACE_GETS && !__atomic_load_n(&race_done, __ATOMIC_ACQUIRE);
+         i++) {
+        aapi_claims_t out;
+        int hit = aapi_tokcache_get(&race_token, race_token,
+                                    strlen(race_token), NOW, 30, rp, &out);
+        if (hit == AAPI_TOKCACHE_MISS) {
+            counts[2]++;
+        }
+        else if (same_identity(&out, &race_a) || same_identity(&out, &race_b)) {
+            counts[0]++;
+        }
+        else {
+            counts[1]++;
+        }
+        if (i % 1000 == 999) {
+            apr_pool_clear(rp);
+        }
+    }
+    apr_pool_destroy(rp);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void test_readers_and_a_writer(void)
+{
+    apr_thread_t *w, *r1, *r2;
+    apr_status_t rv;
+    long c1[3] = { 0, 0, 0 }, c2[3] = { 0, 0, 0 };
+
+    race_token = fake_token(300, 11);
+    race_a = claims();
+    race_b = claims();
+    /* B differs in every field, and in every length, so that a mix of the
+     * two shows */
+    race_b.sub = "b1";
+    race_b.sid = "another-session-id-of-other-length";
+    race_b.role = "user";
+    race_b.email = "somebody.else@example.org";
+    race_b.username = NULL;
+    race_b.email_verified = 0;
+    race_b.exp = NOW + 1800;
+    aapi_tokcache_put(&race_token, race_token, strlen(race_token), &race_a,
+                      aapi_revocation_epoch(), NOW + 60);
+
+    rv = apr_thread_create(&r1, NULL, race_reader, c1, p);
+    if (rv == APR_SUCCESS) rv = apr_thread_create(&r2, NULL, race_reader, c2, p);
+    if (rv == APR_SUCCESS) rv = apr_thread_create(&w, NULL, race_writer, NULL, p);
+    ok(rv == APR_SUCCESS, "two readers and a writer started");
+    if (rv != APR_SUCCESS) {
+        return;
+    }
+    apr_thread_join(&rv, w);
+    apr_thread_join(&rv, r1);
+    apr_thread_join(&rv, r2);
+    is_int(c1[1] + c2[1], 0,
+           "no reader ever got an identity mixed from two writes");
+    ok(c1[0] + c2[0] > 0,
+       apr_psprintf(p, "the readers got whole identities (%ld hits, %ld "
+                    "misses while written)", c1[0] + c2[0], c1[2] + c2[2]));
+}
+
 int main(void)
 {
     p = tap_init();
     aapi_tokcache_child_init(p);
     test_hits_and_misses();
     test_short_tokens();
+    test_readers_and_a_writer();
     return done();
 }
