@@ -103,12 +103,22 @@ void aapi_strip_identity_headers(request_rec *r)
     }
 }
 
+/* aapi_publish_identity for an ID that lives in r->pool already (it is
+ * kept as the request's identity as it is). */
+static void publish(request_rec *r, aapi_identity_t *id, const char *user,
+                    const char *auth_type);
+
 void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
                            const char *user, const char *auth_type)
 {
+    publish(r, apr_pmemdup(r->pool, id, sizeof(*id)), user, auth_type);
+}
+
+static void publish(request_rec *r, aapi_identity_t *id, const char *user,
+                    const char *auth_type)
+{
     static const aapi_dir_cfg_t none = { AAPI_UNSET, AAPI_UNSET, NULL };
     const aapi_dir_cfg_t *d = dir_cfg(r, &none);
-    aapi_identity_t *copy = apr_pmemdup(r->pool, id, sizeof(*id));
     const char *verified = id->email_verified ? "true" : "false";
     const char *expires = id->expires_text ? id->expires_text
                           : id->expires ? aapi_rfc3339(r->pool, id->expires)
@@ -136,7 +146,7 @@ void aapi_publish_identity(request_rec *r, const aapi_identity_t *id,
     if (auth_type) {
         r->ap_auth_type = (char *)auth_type;
     }
-    ap_set_module_config(r->request_config, &auth_api_module, copy);
+    ap_set_module_config(r->request_config, &auth_api_module, id);
 
     put(env, "AUTH_API_USER_ID", id->user_id);
     put(env, "AUTH_API_EMAIL", id->email);
@@ -257,7 +267,7 @@ int aapi_check_authn(request_rec *r)
     const char *type = ap_auth_type(r);
     aapi_srv_cfg_t *c;
     aapi_claims_t claims;
-    aapi_identity_t id;
+    aapi_identity_t *id;
     aapi_status_t st;
     const char *token, *why = NULL;
     size_t len = 0;
@@ -322,16 +332,16 @@ int aapi_check_authn(request_rec *r)
         return refuse(r, token != NULL);
     }
 
-    memset(&id, 0, sizeof(id));
-    id.user_id = claims.sub;
-    id.email = claims.email ? claims.email : "";
-    id.username = claims.username;
-    id.role = claims.role ? claims.role : "user";
-    id.session_id = claims.sid;
-    id.email_verified = claims.email_verified;
-    id.expires = claims.exp;
-    id.expires_text = claims.exp_text;
-    aapi_publish_identity(r, &id, NULL, AUTH_TYPE);
+    id = apr_palloc(r->pool, sizeof(*id));
+    id->user_id = claims.sub;
+    id->email = claims.email ? claims.email : "";
+    id->username = claims.username;
+    id->role = claims.role ? claims.role : "user";
+    id->session_id = claims.sid;
+    id->email_verified = claims.email_verified;
+    id->expires = claims.exp;
+    id->expires_text = claims.exp_text;
+    publish(r, id, NULL, AUTH_TYPE);
     return OK;
 }
 

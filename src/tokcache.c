@@ -209,15 +209,16 @@ static slot_t *slot_of(const char *token, size_t len)
 }
 
 /* Copies S into DST (N bytes); returns 0 when it does not fit. */
-/* The last bytes of a token that hold its signature, whatever the HMAC:
- * 43, 64 or 86 base64url characters for HS256, HS384, HS512. */
-#define SIG_TAIL 96
+/* The last bytes of a token, all of them signature (HS256, HS384 and
+ * HS512 signatures are 43, 64 and 86 base64url characters): 192 bits of
+ * the MAC, and one step of aapi_ct_equal_long. */
+#define SIG_TAIL 32
 
 /* Returns 1 when the LEN bytes of the cached token A and the offered B
- * are the same. The tail with the signature is compared first, in
+ * are the same. The tail of signature bytes is compared first, in
  * constant time; the rest only when it matched, with memcmp: a client
- * that does not hold the cached token cannot match its signature, so the
- * time it sees never depends on the cached bytes. */
+ * that does not hold the cached token cannot match 192 bits of its MAC,
+ * so the time it sees never depends on the cached bytes. */
 static int same_token(const char *a, const char *b, size_t len)
 {
     size_t tail = len < SIG_TAIL ? len : SIG_TAIL;
@@ -317,7 +318,7 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
             || at_email >= n || at_username >= n || at_exp >= n) {
             return AAPI_TOKCACHE_MISS;
         }
-        memset(out, 0, sizeof(*out));
+        out->iss = out->aud = out->jti = NULL;
         out->sub = id;
         out->sid = id + at_sid;
         out->role = id + at_role;
