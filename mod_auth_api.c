@@ -209,6 +209,7 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void aapi_register_hooks(apr_pool_t *p)
 {
     static const char *const before_dbd[] = { "mod_dbd.c", NULL };
+    static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
     ap_hook_pre_config(aapi_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(aapi_check_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -218,8 +219,9 @@ static void aapi_register_hooks(apr_pool_t *p)
     /* first: a request of AuthType auth-api then skips the check_authn
      * hooks of mod_auth_basic, mod_auth_form and mod_auth_digest (each
      * evaluates AuthType again only to decline); any other AuthType is
-     * declined here after one comparison */
-    ap_hook_check_authn(aapi_check_authn, NULL, NULL, APR_HOOK_FIRST,
+     * declined here after one comparison. After mod_ssl's (also first),
+     * as before, so that SSLOptions +StrictRequire refuses as it did. */
+    ap_hook_check_authn(aapi_check_authn, after_ssl, NULL, APR_HOOK_FIRST,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(aapi_note_auth_failure, NULL, NULL,
                               APR_HOOK_MIDDLE);

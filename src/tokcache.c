@@ -18,7 +18,6 @@
 #include "apr_atomic.h"
 #include "apr_shm.h"
 #include "apr_thread_mutex.h"
-#include "apr_thread_proc.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
@@ -37,7 +36,7 @@
                         + MAX_EXP_TEXT)
 
 typedef struct {
-    apr_uint32_t busy;             /* held by the one writer: see slot_lock */
+    apr_uint32_t busy;             /* held by the one writer: see slot_trylock */
     apr_uint32_t seq;              /* odd while written: see seq_write_begin */
     size_t len;                    /* 0: empty */
     const void *scope;             /* the configuration that verified it */
@@ -132,14 +131,18 @@ void aapi_tokcache_child_init(apr_pool_t *p)
  * only when it is even and has not moved; so any number of threads read
  * one slot at once, and the slot's memory stays in every core's cache.
  * Writers (a token verified for the first time, rare) take the slot's
- * spin lock, make the number odd, write, and make it even again. The spin
- * lock is held for one copy of at most MAX_TOKEN + MAX_IDENT bytes, never
- * across a call that can block; a writer that spins long (the holder was
- * descheduled) yields its CPU. */
+ * writer lock if it is free (else they leave the write to its holder),
+ * make the number odd, write (one copy of at most MAX_TOKEN + MAX_IDENT
+ * bytes, no call that can block), and make it even again. A reader that
+ * finds the number odd waits a bounded while for the write to end. */
 static APR_INLINE void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
 #endif
 }
 
@@ -157,23 +160,15 @@ static APR_INLINE void seq_write_end(slot_t *s)
     __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
 }
 
-static void slot_lock(slot_t *s)
+/* Takes S's writer lock if it is free; returns 0 when another thread
+ * holds it. A write only fills the table, so a writer that finds the slot
+ * taken leaves it to the other (which is writing the same token, or one
+ * that hashes to the same slot) instead of waiting: no thread ever spins
+ * or sleeps on this lock. */
+static APR_INLINE int slot_trylock(slot_t *s)
 {
-    unsigned spins = 0;
-
-    while (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&s->busy, __ATOMIC_RELAXED)) {
-            if (++spins < 100) {
-                cpu_relax();
-            }
-            else {
-#if APR_HAS_THREADS
-                apr_thread_yield();
-#endif
-                spins = 0;
-            }
-        }
-    }
+    return __atomic_load_n(&s->busy, __ATOMIC_RELAXED) == 0
+           && !__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE);
 }
 
 static APR_INLINE void slot_unlock(slot_t *s)
@@ -278,9 +273,17 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
         int hit = AAPI_TOKCACHE_MISS, has_username = 0, verified = 0;
         apr_int64_t exp = 0, iat = 0, nbf = 0;
 
-        if (seq & 1) {            /* a writer is at work */
-            cpu_relax();
-            continue;
+        if (seq & 1) {
+            /* a writer is at work: a write takes well under a
+             * microsecond; wait that long (bounded), then read again */
+            int spins;
+            for (spins = 0; spins < 1000 && (seq & 1); spins++) {
+                cpu_relax();
+                seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+            }
+            if (seq & 1) {
+                continue;
+            }
         }
         if (s->len == len && s->scope == scope
             && same_token(s->token, token, len)
@@ -346,7 +349,9 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
     }
     aapi_rfc3339_to(exp_text, sizeof(exp_text), cl->exp);
     s = slot_of(token, len);
-    slot_lock(s);
+    if (!slot_trylock(s)) {
+        return;                   /* another thread is writing this slot */
+    }
     seq_write_begin(s);
     s->len = 0;
     s->ident_len = 0;

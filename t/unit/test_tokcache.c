@@ -133,12 +133,17 @@ static void test_short_tokens(void)
 
 static const char *race_token;
 static volatile int race_done;
+static volatile int race_started;  /* readers that have read once */
 static aapi_claims_t race_a, race_b;
 
 static void *APR_THREAD_FUNC race_writer(apr_thread_t *t, void *arg)
 {
     int i;
     (void)arg;
+    /* writes only once both readers are reading, so that they overlap */
+    while (__atomic_load_n(&race_started, __ATOMIC_ACQUIRE) < 2) {
+        apr_thread_yield();
+    }
     for (i = 0; i < RACE_PUTS; i++) {
         aapi_tokcache_put(&race_token, race_token, strlen(race_token),
                           i % 2 ? &race_b : &race_a,
@@ -169,7 +174,10 @@ static void *APR_THREAD_FUNC race_reader(apr_thread_t *t, void *arg)
     int i;
 
     apr_pool_create(&rp, NULL);
-    for (i = 0; i < RACE_GETS && !__atomic_load_n(&race_done, __ATOMIC_ACQUIRE);
+    /* the first read comes before any write; the others run until the
+     * writer is done */
+    for (i = 0; i < RACE_GETS
+                && (i < 1 || !__atomic_load_n(&race_done, __ATOMIC_ACQUIRE));
          i++) {
         aapi_claims_t out;
         int hit = aapi_tokcache_get(&race_token, race_token,
@@ -182,6 +190,9 @@ static void *APR_THREAD_FUNC race_reader(apr_thread_t *t, void *arg)
         }
         else {
             counts[1]++;
+        }
+        if (i == 0) {
+            __atomic_add_fetch(&race_started, 1, __ATOMIC_RELEASE);
         }
         if (i % 1000 == 999) {
             apr_pool_clear(rp);
