@@ -42,7 +42,8 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
  * the counter was EPOCH,
  * trusted while the time in seconds is before TRUST_UNTIL (so never longer
  * than the trust it was given). Tokens or claims too long for the
- * table are not remembered. */
+ * table are not remembered, nor is TOKEN when another thread is writing
+ * its slot at that moment (a later request puts it). */
 void aapi_tokcache_put(const void *scope, const char *token, size_t len,
                        const aapi_claims_t *cl, apr_uint32_t epoch,
                        apr_int64_t trust_until);

@@ -5,7 +5,7 @@
  * A slot is chosen from the token's signature characters; a hit needs the
  * whole stored token to equal the presented one (its signature compared in
  * constant time first), so the table answers only for tokens it has seen
- * verified. Each slot has its own lock. Every ended
+ * verified. Readers take no lock (a sequence lock per slot). Every ended
  * session moves the counter (aapi_revocation_bump); an entry checked under
  * an older counter value is not trusted, so a logout is refused at once by
  * every process.
