@@ -2,14 +2,18 @@
 # bench/instructions.pl - "make bench-instructions": instructions per
 # request (valgrind --tool=callgrind, Ir) of httpd -X (prefork, one process)
 # serving the 1 KiB file (a) unprotected, (b) with the same access token every
-# time, (b-cold) with a token it has never seen (a session of its own, made
-# by a login beforehand), (c) with the same Basic credentials every time.
+# time (in a <Location>, and as (b-dir) in a <Directory>), (b-cold) with a
+# token it has never seen (a session of its own, made by a login
+# beforehand), (b-fresh) with a token it has just issued, (b-moved) after a
+# logout elsewhere, (c) with the same Basic credentials every time; and, to
+# tell httpd's share from the module's, (a) with (b)'s header and in a
+# section of its own. See bench/README.md.
 #
 # Each scenario runs twice under callgrind: start, one warm-up request of the
 # scenario, stop; and start, the same warm-up, N more requests on the same
 # keep-alive connection, stop. Per request = (Ir(N) - Ir(warm-up)) / N:
 # start-up, the warm-up (first sight of a token, the Basic hash) and
-# shut-down cancel out.
+# shut-down cancel out; only ap_process_connection is counted at all.
 #
 #   BENCH_N         requests per measured run (200)
 #   BENCH_TIMEOUT   whole run, seconds (900)
