@@ -14,7 +14,7 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
 
-plan tests => 11, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 12, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -65,6 +65,15 @@ subtest 'the scheme is case-insensitive' => sub {
             is($r->{status}, 200, "$scheme on $path") or diag(substr($r->{body}, 0, 300));
         }
     }
+};
+
+subtest 'AuthType written in another case' => sub {
+    refused(pget('/protected/case/hello.txt'), 'Bearer', 'AuthType Auth-API without a token');
+    refused(bearer_at('/protected/case/hello.txt', 'x.y.z'), 'Bearer error="invalid_token"',
+            'AuthType Auth-API with a malformed token');
+    my $r = bearer_at('/protected/case/env.cgi', $TOK);
+    is($r->{status}, 200, 'AuthType Auth-API with a token: 200') or diag(substr($r->{body}, 0, 300));
+    like($r->{body}, qr/^AUTH_TYPE=auth-api$/m, 'AuthType Auth-API: AUTH_TYPE=auth-api');
 };
 
 subtest 'directory index and trailing slash' => sub {
