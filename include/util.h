@@ -47,6 +47,10 @@ char *aapi_sha256_hex(apr_pool_t *p, const void *data, size_t len);
 /* Returns the current time in whole seconds since the epoch. */
 apr_int64_t aapi_now(void);
 
+/* Returns the decimal text of V from P, as "%" APR_INT64_T_FMT would
+ * (without apr_psprintf's cost: it runs on database calls of the hot path). */
+char *aapi_i64_text(apr_pool_t *p, apr_int64_t v);
+
 /* Returns T (seconds since the epoch) as RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ". */
 char *aapi_rfc3339(apr_pool_t *p, apr_int64_t t);
 

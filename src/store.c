@@ -245,7 +245,7 @@ static aapi_status_t exec_stmt(aapi_db_t *db, const char *label, int nargs,
 /* Returns the decimal text of V from P. */
 static const char *i64(apr_pool_t *p, apr_int64_t v)
 {
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+    return aapi_i64_text(p, v);
 }
 
 /* Returns the user held in COLS (AAPI_USER_COLS order). */

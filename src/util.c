@@ -129,6 +129,22 @@ int aapi_b64url_decode(unsigned char *out, size_t *outlen,
     return 0;
 }
 
+char *aapi_i64_text(apr_pool_t *p, apr_int64_t v)
+{
+    char buf[24], *s = buf + sizeof(buf);
+    apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
+
+    *--s = '\0';
+    do {
+        *--s = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        *--s = '-';
+    }
+    return apr_pstrmemdup(p, s, (apr_size_t)(buf + sizeof(buf) - 1 - s));
+}
+
 /* ==== randomness, comparison, hashing ==== */
 
 int aapi_random_bytes(unsigned char *buf, size_t n)

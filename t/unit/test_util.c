@@ -293,6 +293,22 @@ static void test_time(void)
     ok(now > 1700000000 && now < 4102444800LL, "now is a plausible epoch time");
 }
 
+static void test_i64_text(void)
+{
+    char want[32];
+    static const apr_int64_t vals[] = {
+        0, 1, -1, 9, 10, -10, 1768473000, APR_INT64_C(4102444799000),
+        APR_INT64_MAX, APR_INT64_MIN
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        apr_snprintf(want, sizeof(want), "%" APR_INT64_T_FMT, vals[i]);
+        is_str(aapi_i64_text(p, vals[i]), want,
+               apr_psprintf(p, "i64_text of %s", want));
+    }
+}
+
 /* ==== durations and sizes ==== */
 
 static void duration_is(const char *in, apr_int64_t want)
@@ -429,6 +445,7 @@ int main(void)
     test_random();
     test_compare_hash();
     test_time();
+    test_i64_text();
     test_units();
     test_strings();
     return done();
