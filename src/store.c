@@ -242,12 +242,6 @@ static aapi_status_t exec_stmt(aapi_db_t *db, const char *label, int nargs,
     return AAPI_OK;
 }
 
-/* Returns the decimal text of V from P. */
-static const char *i64(apr_pool_t *p, apr_int64_t v)
-{
-    return aapi_i64_text(p, v);
-}
-
 /* Returns the user held in COLS (AAPI_USER_COLS order). */
 static aapi_user_t *user_from_cols(apr_pool_t *p, const char **cols)
 {
@@ -313,7 +307,7 @@ aapi_status_t aapi_store_session_user(aapi_db_t *db, const char *sid,
                                       const char *uid, apr_int64_t now,
                                       aapi_user_t **out)
 {
-    const char *args[3] = { sid, uid, i64(db->pool, now) };
+    const char *args[3] = { sid, uid, aapi_i64_text(db->pool, now) };
     return select_user(db, AAPI_SQL_SESSION_USER, 3, args, out);
 }
 
@@ -384,9 +378,9 @@ static aapi_status_t insert_session(aapi_db_t *db, const aapi_session_t *s)
     args[0] = s->id;
     args[1] = s->user_id;
     args[2] = s->refresh_hash;
-    args[3] = i64(db->pool, s->created_at);
-    args[4] = i64(db->pool, s->last_used_at);
-    args[5] = i64(db->pool, s->expires_at);
+    args[3] = aapi_i64_text(db->pool, s->created_at);
+    args[4] = aapi_i64_text(db->pool, s->last_used_at);
+    args[5] = aapi_i64_text(db->pool, s->expires_at);
     args[6] = s->ip;
     args[7] = s->user_agent;
     return exec_stmt(db, AAPI_SQL_SESSION_INSERT, 8, args, NULL);
@@ -408,8 +402,8 @@ aapi_status_t aapi_store_create_user(aapi_db_t *db, const aapi_user_t *u,
     args[6] = u->first_name;
     args[7] = u->last_name;
     args[8] = u->full_name;
-    args[9] = i64(db->pool, u->created_at);
-    args[10] = i64(db->pool, u->updated_at);
+    args[9] = aapi_i64_text(db->pool, u->created_at);
+    args[10] = aapi_i64_text(db->pool, u->updated_at);
 
     if ((st = txn_begin(db, &txn)) != AAPI_OK) {
         return st;
@@ -435,9 +429,9 @@ aapi_status_t aapi_store_create_session(aapi_db_t *db,
 
     args[0] = s->id;
     args[1] = s->refresh_hash;
-    args[2] = i64(db->pool, s->created_at);
-    args[3] = i64(db->pool, s->last_used_at);
-    args[4] = i64(db->pool, s->expires_at);
+    args[2] = aapi_i64_text(db->pool, s->created_at);
+    args[3] = aapi_i64_text(db->pool, s->last_used_at);
+    args[4] = aapi_i64_text(db->pool, s->expires_at);
     args[5] = s->ip;
     args[6] = s->user_agent;
     args[7] = s->user_id;
@@ -458,7 +452,7 @@ aapi_status_t aapi_store_update_profile(aapi_db_t *db, const aapi_user_t *u)
     args[3] = u->last_name;
     args[4] = u->full_name;
     args[5] = u->profile;
-    args[6] = i64(db->pool, u->updated_at);
+    args[6] = aapi_i64_text(db->pool, u->updated_at);
     args[7] = u->id;
     /* MySQL counts only changed rows, so 0 rows is no error here */
     st = exec_stmt(db, AAPI_SQL_USER_UPDATE, 8, args, &n);
@@ -544,9 +538,9 @@ aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
                                 apr_int64_t now_ms, apr_int64_t expires_at)
 {
     apr_dbd_transaction_t *txn;
-    const char *t = i64(db->pool, now_ms / 1000);
-    const char *ms = i64(db->pool, now_ms);
-    const char *rot[7] = { new_hash, ms, t, i64(db->pool, expires_at), sid,
+    const char *t = aapi_i64_text(db->pool, now_ms / 1000);
+    const char *ms = aapi_i64_text(db->pool, now_ms);
+    const char *rot[7] = { new_hash, ms, t, aapi_i64_text(db->pool, expires_at), sid,
                            old_hash, t };
     const char *hist[3] = { old_hash, sid, ms };
     aapi_status_t st;
@@ -568,14 +562,14 @@ aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
 aapi_status_t aapi_store_touch_session(aapi_db_t *db, const char *sid,
                                        apr_int64_t now)
 {
-    const char *args[2] = { i64(db->pool, now), sid };
+    const char *args[2] = { aapi_i64_text(db->pool, now), sid };
     return exec_stmt(db, AAPI_SQL_TOUCH, 2, args, NULL);
 }
 
 aapi_status_t aapi_store_end_session(aapi_db_t *db, const char *sid,
                                      const char *uid, apr_int64_t now)
 {
-    const char *t = i64(db->pool, now);
+    const char *t = aapi_i64_text(db->pool, now);
     const char *args[4] = { t, sid, uid, t };
     int n = 0;
     aapi_status_t st = exec_stmt(db, AAPI_SQL_END_SESSION, 4, args, &n);
@@ -587,7 +581,7 @@ aapi_status_t aapi_store_live_sessions(aapi_db_t *db, const char *uid,
                                        apr_int64_t now, int max,
                                        apr_array_header_t **out)
 {
-    const char *args[2] = { uid, i64(db->pool, now) };
+    const char *args[2] = { uid, aapi_i64_text(db->pool, now) };
     return select_sessions(db, AAPI_SQL_LIVE_SESSIONS, 2, args, max, out);
 }
 
@@ -620,7 +614,7 @@ aapi_status_t aapi_store_end_sessions(aapi_db_t *db, const char *uid,
                                       const char *keep_sid, apr_int64_t now,
                                       apr_array_header_t **ended)
 {
-    const char *args[3] = { i64(db->pool, now), uid, keep_sid ? keep_sid : "" };
+    const char *args[3] = { aapi_i64_text(db->pool, now), uid, keep_sid ? keep_sid : "" };
     aapi_status_t st = live_ids(db, uid, keep_sid, now, ended);
 
     return st == AAPI_OK ? exec_stmt(db, AAPI_SQL_END_OTHER_SESSIONS, 3, args,
@@ -634,7 +628,7 @@ aapi_status_t aapi_store_set_password(aapi_db_t *db, const char *uid,
                                       apr_array_header_t **ended)
 {
     apr_dbd_transaction_t *txn;
-    const char *t = i64(db->pool, now);
+    const char *t = aapi_i64_text(db->pool, now);
     const char *pw[3] = { hash, t, uid };
     const char *end[3] = { t, uid, keep_sid ? keep_sid : "" };
     aapi_status_t st;
@@ -686,7 +680,7 @@ aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
 aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
                                       apr_int64_t now, const char **uid)
 {
-    const char *args[2] = { sid, i64(db->pool, now) };
+    const char *args[2] = { sid, aapi_i64_text(db->pool, now) };
     apr_array_header_t *rows;
     aapi_status_t st = select_rows(db, AAPI_SQL_SESSION_LIVE, 2, args, 1,
                                    &rows);
