@@ -540,7 +540,8 @@ aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
     apr_dbd_transaction_t *txn;
     const char *t = aapi_i64_text(db->pool, now_ms / 1000);
     const char *ms = aapi_i64_text(db->pool, now_ms);
-    const char *rot[7] = { new_hash, ms, t, aapi_i64_text(db->pool, expires_at), sid,
+    const char *rot[7] = { new_hash, ms, t,
+                           aapi_i64_text(db->pool, expires_at), sid,
                            old_hash, t };
     const char *hist[3] = { old_hash, sid, ms };
     aapi_status_t st;
@@ -614,7 +615,8 @@ aapi_status_t aapi_store_end_sessions(aapi_db_t *db, const char *uid,
                                       const char *keep_sid, apr_int64_t now,
                                       apr_array_header_t **ended)
 {
-    const char *args[3] = { aapi_i64_text(db->pool, now), uid, keep_sid ? keep_sid : "" };
+    const char *args[3] = { aapi_i64_text(db->pool, now), uid,
+                            keep_sid ? keep_sid : "" };
     aapi_status_t st = live_ids(db, uid, keep_sid, now, ended);
 
     return st == AAPI_OK ? exec_stmt(db, AAPI_SQL_END_OTHER_SESSIONS, 3, args,
