@@ -319,6 +319,58 @@ static apr_array_header_t *flat_of(const char *lit)
     return aapi_json_flat_parse(p, apr_pmemdup(p, lit, n + 1), n);
 }
 
+/* Reads {"n":TEXT}: returns -1 when the object is refused, else the type of
+ * member "n", with its value in *V when it is an integer. */
+static int flat_num(const char *text, apr_int64_t *v)
+{
+    apr_array_header_t *m = flat_of(apr_pstrcat(p, "{\"n\":", text, "}", NULL));
+    const aapi_flat_member_t *e = m ? aapi_flat_get(m, "n") : NULL;
+
+    if (!e) {
+        return -1;
+    }
+    *v = e->type == AAPI_FLAT_INT ? e->num : 0;
+    return (int)e->type;
+}
+
+/* Numbers: the claims' times (exp, nbf, iat) are read as integers; every
+ * text JSON does not allow is refused, and an integer that does not fit in
+ * 64 bits refuses the whole object, as jansson does. */
+static void test_flat_numbers(void)
+{
+    static const struct { const char *text; apr_int64_t v; } ints[] = {
+        { "0", 0 }, { "-0", 0 }, { "7", 7 }, { "-7", -7 },
+        { "1768473000", 1768473000 },
+        { "9223372036854775807", APR_INT64_MAX },
+        { "-9223372036854775808", APR_INT64_MIN },
+    };
+    static const char *const reals[] = {
+        "1.5", "-0.25", "1e3", "1E+3", "2e-1", "0.0", "10.5e2",
+    };
+    static const char *const bad[] = {
+        "-", "+1", "01", "-01", ".5", "1.", "1e", "1e+", "1.e3", "0x10",
+        "9223372036854775808", "-9223372036854775809",
+        "99999999999999999999", "1 2", "1-", "--1", "Infinity", "NaN",
+    };
+    apr_int64_t v;
+    size_t i;
+
+    for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        v = 42;
+        ok(flat_num(ints[i].text, &v) == AAPI_FLAT_INT && v == ints[i].v,
+           apr_psprintf(p, "flat: %s is the integer %" APR_INT64_T_FMT,
+                        ints[i].text, ints[i].v));
+    }
+    for (i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+        ok(flat_num(reals[i], &v) == AAPI_FLAT_OTHER,
+           apr_psprintf(p, "flat: %s is a number, not an integer", reals[i]));
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ok(flat_num(bad[i], &v) == -1,
+           apr_psprintf(p, "flat: %s is refused", bad[i]));
+    }
+}
+
 /* The reader changes the text in place: names, nested objects and arrays
  * read twice must still come out right. */
 static void test_flat_in_place(void)
@@ -381,6 +433,7 @@ int main(void)
     test_merge_patch();
     test_envelopes();
     test_flat_strings();
+    test_flat_numbers();
     test_flat_in_place();
     return done();
 }
