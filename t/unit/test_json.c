@@ -371,6 +371,75 @@ static void test_flat_numbers(void)
     }
 }
 
+/* Returns LEVELS arrays nested in one another around 1, as member "a". */
+static const char *nested(int levels)
+{
+    char *t = apr_palloc(p, 2 * (size_t)levels + 16);
+    char *o = t;
+    int i;
+
+    o += sprintf(o, "{\"a\":");
+    for (i = 0; i < levels; i++) *o++ = '[';
+    *o++ = '1';
+    for (i = 0; i < levels; i++) *o++ = ']';
+    strcpy(o, "}");
+    return t;
+}
+
+/* The object around the members: anything but one JSON object, and every
+ * member count and depth past the reader's bounds, is refused. */
+static void test_flat_structure(void)
+{
+    static const char *const bad[] = {
+        "", " ", "[]", "\"s\"", "1", "null", "{", "}", "{\"s\":\"v\"",
+        "{\"s\":\"v\",}", "{,}", "{\"s\" \"v\"}", "{\"s\":\"v\" \"t\":1}",
+        "{\"s\":}", "{s:\"v\"}", "{'s':\"v\"}", "{\"s\":\"v\"} x",
+        "{\"s\":\"v\"}{}", "{\"a\":[1,]}", "{\"a\":[,1]}", "{\"a\":[1 2]}",
+        "{\"a\":{\"k\"}}", "{\"a\":{\"k\":1,}}", "{\"a\":[}", "{\"a\":tru}",
+        "{\"a\":True}", "{\"a\":nul}", "{\"a\":falsey}", "{\"a\":undefined}",
+    };
+    apr_array_header_t *m;
+    const aapi_flat_member_t *e;
+    char *many;
+    size_t i;
+
+    m = flat_of("{}");
+    ok(m && m->nelts == 0, "flat: the empty object");
+    m = flat_of(" \t\r\n{ \"s\" :\n\"v\" , \"t\" : 1 }\n ");
+    ok(m && m->nelts == 2 && !strcmp(aapi_flat_get(m, "s")->str, "v"),
+       "flat: white space around every token");
+    m = flat_of("{\"t\":true,\"f\":false,\"n\":null}");
+    e = m ? aapi_flat_get(m, "t") : NULL;
+    ok(e && e->type == AAPI_FLAT_BOOL && e->boolean == 1, "flat: true");
+    e = m ? aapi_flat_get(m, "f") : NULL;
+    ok(e && e->type == AAPI_FLAT_BOOL && e->boolean == 0, "flat: false");
+    e = m ? aapi_flat_get(m, "n") : NULL;
+    ok(e && e->type == AAPI_FLAT_NULL, "flat: null");
+    ok(m && !aapi_flat_get(m, "x"), "flat: a name that is not there");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ok(flat_of(bad[i]) == NULL,
+           apr_psprintf(p, "flat: '%s' is refused", bad[i]));
+    }
+
+    /* bounds: 64 members, 16 levels of nesting */
+    many = apr_pstrdup(p, "{");
+    for (i = 0; i < 64; i++) {
+        many = apr_psprintf(p, "%s%s\"m%d\":%d", many, i ? "," : "", (int)i,
+                            (int)i);
+    }
+    m = flat_of(apr_pstrcat(p, many, "}", NULL));
+    ok(m && m->nelts == 64 && aapi_flat_get(m, "m63")->num == 63,
+       "flat: 64 members are read");
+    ok(flat_of(apr_pstrcat(p, many, ",\"m64\":64}", NULL)) == NULL,
+       "flat: a 65th member is refused");
+    m = flat_of(nested(16));
+    ok(m && aapi_flat_get(m, "a")->type == AAPI_FLAT_OTHER,
+       "flat: 16 levels of nesting are read");
+    ok(flat_of(nested(17)) == NULL, "flat: 17 levels of nesting are refused");
+    ok(flat_of(nested(100000)) == NULL,
+       "flat: 100000 levels are refused (the reader's recursion is bounded)");
+}
+
 /* The reader changes the text in place: names, nested objects and arrays
  * read twice must still come out right. */
 static void test_flat_in_place(void)
@@ -434,6 +503,7 @@ int main(void)
     test_envelopes();
     test_flat_strings();
     test_flat_numbers();
+    test_flat_structure();
     test_flat_in_place();
     return done();
 }
