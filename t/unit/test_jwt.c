@@ -609,6 +609,21 @@ static void test_claims(void)
     refused(WITH(exp, "\"exp\":\"1700000900\""), AAPI_JWT_BAD_PAYLOAD,
             "exp a string");
     refused(WITH(exp, "\"exp\":null"), AAPI_JWT_BAD_PAYLOAD, "exp null");
+    /* times are whole seconds: this module issues nothing else, and a
+     * fraction or an exponent is refused rather than rounded */
+    refused(WITH(exp, "\"exp\":1700000900.5"), AAPI_JWT_BAD_PAYLOAD,
+            "exp with a fraction");
+    refused(WITH(exp, "\"exp\":1.7000009e9"), AAPI_JWT_BAD_PAYLOAD,
+            "exp with an exponent");
+    refused(WITH(exp, "\"exp\":99999999999999999999"), AAPI_JWT_BAD_PAYLOAD,
+            "exp beyond 64 bits");
+    refused(WITH(exp, "\"exp\":-1"), AAPI_JWT_EXPIRED, "exp negative");
+    accepted(WITH(exp, "\"exp\":9223372036854775807"),
+             "exp at the largest 64-bit integer (leeway added without overflow)");
+    refused(WITH(nbf, "\"nbf\":1700000000.0"), AAPI_JWT_BAD_PAYLOAD,
+            "nbf with a fraction");
+    refused(WITH(iat, "\"iat\":1e9"), AAPI_JWT_BAD_PAYLOAD,
+            "iat with an exponent");
 
     accepted(WITH(nbf, "\"nbf\":1700000030"), "nbf 30 s ahead, within leeway");
     refused(WITH(nbf, "\"nbf\":1700000031"), AAPI_JWT_NOT_YET,
