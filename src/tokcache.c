@@ -287,7 +287,7 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
         }
         if (s->len == len && s->scope == scope
             && same_token(s->token, token, len)
-            && now <= s->exp + leeway) {
+            && now - leeway <= s->exp) {
             hit = s->epoch == aapi_revocation_epoch() && now < s->trust_until
                   ? AAPI_TOKCACHE_TRUSTED : AAPI_TOKCACHE_KNOWN;
             n = s->ident_len;

@@ -108,6 +108,15 @@ static void test_hits_and_misses(void)
     aapi_revocation_bump();
     is_int(get(&scope_a, tok, NOW, &out), AAPI_TOKCACHE_KNOWN,
            "after the revocation counter moved: known, not trusted");
+
+    /* the leeway is taken from now, never added to exp: an exp at the
+     * top of 64 bits does not wrap round to the past */
+    in.exp = APR_INT64_MAX;
+    aapi_tokcache_put(&scope_a, tok, len, &in, aapi_revocation_epoch(),
+                      NOW + 60);
+    is_int(get(&scope_a, tok, NOW, &out), AAPI_TOKCACHE_TRUSTED,
+           "exp at the largest 64-bit integer: trusted, the leeway no "
+           "overflow");
 }
 
 static void test_short_tokens(void)
