@@ -619,7 +619,7 @@ static void test_claims(void)
             "exp beyond 64 bits");
     refused(WITH(exp, "\"exp\":-1"), AAPI_JWT_EXPIRED, "exp negative");
     accepted(WITH(exp, "\"exp\":9223372036854775807"),
-             "exp at the largest 64-bit integer (leeway added without overflow)");
+             "exp at the largest 64-bit integer (no overflow with the leeway)");
     refused(WITH(nbf, "\"nbf\":1700000000.0"), AAPI_JWT_BAD_PAYLOAD,
             "nbf with a fraction");
     refused(WITH(iat, "\"iat\":1e9"), AAPI_JWT_BAD_PAYLOAD,
