@@ -374,16 +374,14 @@ static void test_flat_numbers(void)
 /* Returns LEVELS arrays nested in one another around 1, as member "a". */
 static const char *nested(int levels)
 {
-    char *t = apr_palloc(p, 2 * (size_t)levels + 16);
-    char *o = t;
-    int i;
+    char *open = apr_palloc(p, (size_t)levels + 1);
+    char *close = apr_palloc(p, (size_t)levels + 1);
 
-    o += sprintf(o, "{\"a\":");
-    for (i = 0; i < levels; i++) *o++ = '[';
-    *o++ = '1';
-    for (i = 0; i < levels; i++) *o++ = ']';
-    strcpy(o, "}");
-    return t;
+    memset(open, '[', (size_t)levels);
+    open[levels] = '\0';
+    memset(close, ']', (size_t)levels);
+    close[levels] = '\0';
+    return apr_pstrcat(p, "{\"a\":", open, "1", close, "}", NULL);
 }
 
 /* The object around the members: anything but one JSON object, and every
