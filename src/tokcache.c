@@ -203,7 +203,6 @@ static slot_t *slot_of(const char *token, size_t len)
     return &slots[(w * APR_UINT64_C(0x9e3779b97f4a7c15)) >> (64 - SLOT_BITS)];
 }
 
-/* Copies S into DST (N bytes); returns 0 when it does not fit. */
 /* The last bytes of a token, all of them signature (HS256, HS384 and
  * HS512 signatures are 43, 64 and 86 base64url characters): 192 bits of
  * the MAC, and one step of aapi_ct_equal_long. */
@@ -222,6 +221,7 @@ static int same_token(const char *a, const char *b, size_t len)
            && memcmp(a, b, len - tail) == 0;
 }
 
+/* Copies S (NULL as "") into DST (N bytes); returns 0 when it does not fit. */
 static int put_str(char *dst, size_t n, const char *s)
 {
     size_t len = s ? strlen(s) : 0;
