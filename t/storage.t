@@ -12,7 +12,7 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use Digest::SHA qw(sha256_hex);
 
-plan tests => 6, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 7, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -80,6 +80,29 @@ subtest 'the stored account' => sub {
 subtest 'schema_migrations records the schema' => sub {
     my $n = db_query('SELECT COUNT(*) FROM schema_migrations');
     cmp_ok($n // 0, '>=', 1, 'at least one migration recorded');
+};
+
+subtest 'the session check of a protected request reads indexes only' => sub {
+    # the statement of src/store_sql.c (AAPI_SQL_SESSION_LIVE), for one of
+    # this account's sessions: on SQLite each table is searched in one
+    # covering index (migrations 003 and 004); on MariaDB both are found
+    # by their primary key, which holds the row
+    my $sid = db_query('SELECT id FROM sessions WHERE user_id = ' . sql_quote($ID));
+    ok(defined $sid && length $sid, 'a session of the account') or return;
+    my $q = 'SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id'
+          . ' WHERE s.id = ' . sql_quote($sid) . ' AND s.revoked_at IS NULL'
+          . ' AND s.expires_at > 0 AND u.disabled = 0';
+    if (db_is_mysql()) {
+        my %key = map { ($_->[2] // '') => ($_->[5] // '') } db_query("EXPLAIN $q");
+        is($key{s}, 'PRIMARY', 'sessions: by primary key');
+        is($key{u}, 'PRIMARY', 'users: by primary key');
+        return;
+    }
+    my $plan = join "\n", map { $_->[0] // '' } db_query("EXPLAIN QUERY PLAN $q");
+    like($plan, qr/SEARCH s USING COVERING INDEX sessions_live \(id=\?/,
+         'sessions: one search of the covering index sessions_live');
+    like($plan, qr/SEARCH u USING COVERING INDEX users_live \(id=\?/,
+         'users: one search of the covering index users_live');
 };
 
 subtest 'virtual hosts sharing the database: statements registered once' => sub {
