@@ -47,8 +47,16 @@ int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
  * RFC 9110 9.2.1), else 0. */
 int aapi_http_safe_method(request_rec *r);
 
-/* Returns the value of cookie NAME of R, or NULL. */
+/* Returns the value of cookie NAME of R, or NULL; also after
+ * aapi_http_hide_own_cookies took it from the request's headers (for
+ * the request's subrequests and internal redirects). */
 const char *aapi_http_cookie(request_rec *r, const char *name);
+
+/* Takes the module's cookies out of the Cookie headers of R, a request as
+ * the client sent it (not a subrequest or an internal redirect), keeping
+ * every other cookie; aapi_http_cookie still finds them. So CGI, PHP, SSI
+ * and proxied backends never receive the tokens, nor log them. */
+void aapi_http_hide_own_cookies(request_rec *r);
 
 /* Returns 1 when R's Origin (or, lacking it, Referer) is the server's own
  * origin or one of AuthAPICORSOrigins. */

@@ -73,6 +73,16 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
                                        aapi_claims_t *claims, int *expired,
                                        const char **why);
 
+/* aapi_tokens_authenticate at time NOW (seconds) instead of the time the
+ * request arrived: for a token minted while the request ran, whose iat
+ * may be a second past it. */
+aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
+                                          const aapi_srv_cfg_t *c,
+                                          const char *token, size_t len,
+                                          apr_int64_t now,
+                                          aapi_claims_t *claims, int *expired,
+                                          const char **why);
+
 /* Marks each id of IDS (of const char *) ended. */
 void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
                               const apr_array_header_t *ids);

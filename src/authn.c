@@ -229,19 +229,49 @@ static int refuse(request_rec *r, int token_presented)
 
 /* ==== silent refresh ==== */
 
-/* With AuthAPISilentRefresh: trades the refresh cookie for a new pair, sets
- * the cookies, fills *CLAIMS; returns AAPI_OK or why not. */
-static aapi_status_t silent_refresh(request_rec *r, aapi_srv_cfg_t *c,
-                                    aapi_claims_t *claims)
+/* Where a request that traded the refresh cookie keeps the access token it
+ * got, in the pool of the request the client sent, for its subrequests and
+ * internal redirects. */
+#define FRESH_ACCESS_KEY "auth_api:fresh-access"
+
+/* Returns the request the client sent, that R is a subrequest or an
+ * internal redirect of. */
+static request_rec *client_request(request_rec *r)
 {
-    const char *refresh = aapi_http_cookie(r, AAPI_COOKIE_REFRESH);
+    while (r->main || r->prev) {
+        r = r->main ? r->main : r->prev;
+    }
+    return r;
+}
+
+/* With AuthAPISilentRefresh: trades the refresh cookie for a new pair, sets
+ * the cookies (*SET_COOKIES = 1), fills *CLAIMS; returns AAPI_OK or why not.
+ * Once per client request: its subrequests and internal redirects use the
+ * access token it got. A subrequest never trades the cookie itself: the
+ * cookies it set would not reach the browser, which would then present a
+ * rotated-away refresh token and have its session ended as a thief's. */
+static aapi_status_t silent_refresh(request_rec *r, aapi_srv_cfg_t *c,
+                                    aapi_claims_t *claims, int *set_cookies)
+{
+    request_rec *origin = client_request(r);
+    const char *refresh, *why = NULL;
+    void *fresh = NULL;
     aapi_token_pair_t pair;
     aapi_user_t *u = NULL;
     aapi_db_t *db;
     aapi_status_t st;
-    const char *why = NULL;
     int expired = 0;
 
+    *set_cookies = 0;
+    apr_pool_userdata_get(&fresh, FRESH_ACCESS_KEY, origin->pool);
+    if (fresh) {
+        return aapi_tokens_authenticate_at(r, c, fresh, strlen(fresh),
+                                           aapi_now(), claims, &expired, &why);
+    }
+    if (r->main) {
+        return AAPI_INVALID_TOKEN;
+    }
+    refresh = aapi_http_cookie(r, AAPI_COOKIE_REFRESH);
     if (!refresh || !*refresh) {
         return AAPI_INVALID_TOKEN;
     }
@@ -255,12 +285,47 @@ static aapi_status_t silent_refresh(request_rec *r, aapi_srv_cfg_t *c,
     aapi_http_set_token_cookies(r, c, pair.access_token, pair.expires_in,
                                 pair.refresh_token, pair.refresh_expires_in,
                                 "/");
-    return aapi_tokens_authenticate(r, c, pair.access_token,
-                                    strlen(pair.access_token), claims,
-                                    &expired, &why);
+    *set_cookies = 1;
+    apr_pool_userdata_setn(apr_pstrdup(origin->pool, pair.access_token),
+                           FRESH_ACCESS_KEY, NULL, origin->pool);
+    /* at the clock's time, not the request's: the token was minted now,
+     * and its iat may be a second past the time the request arrived */
+    return aapi_tokens_authenticate_at(r, c, pair.access_token,
+                                       strlen(pair.access_token), aapi_now(),
+                                       claims, &expired, &why);
 }
 
-/* ==== the hook ==== */
+/* Adds TOKEN to the list header NAME of T unless it is there. */
+static void add_token(apr_pool_t *p, apr_table_t *t, const char *name,
+                      const char *token)
+{
+    const char *v = apr_table_get(t, name);
+    if (!v || !ap_find_token(p, v, token)) {
+        apr_table_mergen(t, name, token);
+    }
+}
+
+/* A response that a cookie authenticated is this user's own: no shared
+ * cache may store it (a request with an Authorization header is not stored
+ * anyway, RFC 9111 section 3.5; a cookie carries no such sign, and
+ * mod_cache's quick handler would serve the copy before any
+ * authentication). One that sets fresh cookies no cache may store at all.
+ * The headers go on the response of the request the client sent too, when
+ * R is a subrequest whose output it includes, in err_headers_out, which
+ * errors, internal redirects and proxied responses keep. */
+static void mark_private(request_rec *r, int set_cookies)
+{
+    request_rec *m;
+
+    for (m = r; m; m = m->main) {
+        add_token(m->pool, m->err_headers_out, "Cache-Control", "private");
+        if (set_cookies) {
+            add_token(m->pool, m->err_headers_out, "Cache-Control",
+                      "no-store");
+        }
+        add_token(m->pool, m->err_headers_out, "Vary", "Cookie");
+    }
+}
 
 int aapi_check_authn(request_rec *r)
 {
@@ -271,7 +336,7 @@ int aapi_check_authn(request_rec *r)
     aapi_status_t st;
     const char *token, *why = NULL;
     size_t len = 0;
-    int bad = 0, from_cookie = 0, expired = 0;
+    int bad = 0, from_cookie = 0, expired = 0, set_cookies = 0;
 
     if (!type || !is_auth_api(type)) {
         return DECLINED;
@@ -317,8 +382,9 @@ int aapi_check_authn(request_rec *r)
                : AAPI_INVALID_TOKEN;
     if (st == AAPI_INVALID_TOKEN && aapi_cfg_silent_refresh(c)
         && aapi_cfg_token_cookies(c) && (!token || (from_cookie && expired))) {
-        st = silent_refresh(r, c, &claims);
+        st = silent_refresh(r, c, &claims, &set_cookies);
         why = "silent refresh refused";
+        from_cookie = 1;
     }
     if (st == AAPI_UNAVAILABLE) {
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
@@ -342,26 +408,40 @@ int aapi_check_authn(request_rec *r)
     id->expires = claims.exp;
     id->expires_text = claims.exp_text;
     publish(r, id, NULL, AUTH_TYPE);
+    if (from_cookie) {
+        mark_private(r, set_cookies);
+    }
     return OK;
 }
 
 int aapi_fixups(request_rec *r)
 {
+    static const aapi_dir_cfg_t none = { AAPI_UNSET, AAPI_UNSET, NULL };
+    const aapi_identity_t *id = aapi_request_identity(r), *prev;
     const char *type;
-    const aapi_identity_t *prev;
 
+    /* the tokens in the module's cookies are for the module alone */
+    if (aapi_cfg_token_cookies(aapi_srv_cfg(r->server))
+        && !(r->handler && !strcmp(r->handler, AUTH_TYPE))) {
+        aapi_http_hide_own_cookies(r);
+    }
     /* the common case: authenticated by this request's own check_authn */
-    if (r->user && !r->prev) {
+    if (id && !r->prev) {
         return DECLINED;
     }
-    type = ap_auth_type(r);
-    if (type && is_auth_api(type) && !r->user) {
+    /* where identity headers are forwarded, or where this module
+     * authenticates, a backend never sees ones a client made: also when
+     * the request was let in another way (Require ip, another provider,
+     * Require all granted) */
+    if (!id && (dir_cfg(r, &none)->forward_headers == 1
+                || (!r->user && (type = ap_auth_type(r))
+                    && is_auth_api(type)))) {
         aapi_strip_identity_headers(r);
     }
     /* an internal redirect (ErrorDocument, a handler's redirect) inherits
      * the user without running authentication again: give it the identity
      * of the request it came from, not only REDIRECT_AUTH_API_* */
-    if (r->prev && r->user && !aapi_request_identity(r)
+    if (r->prev && r->user && !id
         && (prev = aapi_request_identity(r->prev))
         && r->prev->user && !strcmp(r->prev->user, r->user)) {
         aapi_publish_identity(r, prev, r->user, NULL);

@@ -295,14 +295,128 @@ int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
 
 /* ==== cookies, CSRF, CORS ==== */
 
+/* The module's cookies of a request from which aapi_http_hide_own_cookies
+ * took them, kept in the pool of the request the client sent. */
+typedef struct {
+    const char *access, *refresh;
+} own_cookies_t;
+
+#define OWN_COOKIES_KEY "auth_api:own-cookies"
+
+/* Returns the request the client sent, that R is a subrequest or an
+ * internal redirect of. */
+static request_rec *client_request(request_rec *r)
+{
+    while (r->main || r->prev) {
+        r = r->main ? r->main : r->prev;
+    }
+    return r;
+}
+
 const char *aapi_http_cookie(request_rec *r, const char *name)
 {
     const char *val = NULL;
+    void *kept = NULL;
 
+    apr_pool_userdata_get(&kept, OWN_COOKIES_KEY, client_request(r)->pool);
+    if (kept) {
+        const own_cookies_t *own = kept;
+        val = !strcmp(name, AAPI_COOKIE_ACCESS) ? own->access
+              : !strcmp(name, AAPI_COOKIE_REFRESH) ? own->refresh : NULL;
+        return val;
+    }
     if (ap_cookie_read(r, name, &val, 0) != APR_SUCCESS || !val) {
         return NULL;
     }
     return val;
+}
+
+/* Gathers what hide_own_cookies keeps: every pair of every Cookie header
+ * but the module's, whose values it notes (NULL for a name sent twice). */
+typedef struct {
+    apr_pool_t *p;
+    char *kept;                    /* the other pairs, "; " between them */
+    own_cookies_t own;
+    int seen_access, seen_refresh;
+    int changed;                   /* a pair of the module's was found */
+} cookie_sift_t;
+
+/* Notes VALUE for one of the module's cookie names (*SEEN counts). */
+static void note_own(const char **slot, int *seen, const char *value)
+{
+    *slot = ++*seen == 1 ? value : NULL;
+}
+
+static int sift_cookie_header(void *data, const char *key, const char *value)
+{
+    cookie_sift_t *s = data;
+    const char *c = value;
+
+    while (*c) {
+        const char *start, *end, *eq;
+        size_t nlen;
+
+        while (*c == ' ' || *c == '\t' || *c == ';') {
+            c++;
+        }
+        if (!*c) {
+            break;
+        }
+        start = c;
+        while (*c && *c != ';') {
+            c++;
+        }
+        end = c;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+        eq = memchr(start, '=', (size_t)(end - start));
+        nlen = (size_t)((eq ? eq : end) - start);
+        while (nlen && (start[nlen - 1] == ' ' || start[nlen - 1] == '\t')) {
+            nlen--;
+        }
+        if (eq && nlen == sizeof(AAPI_COOKIE_ACCESS) - 1
+            && !memcmp(start, AAPI_COOKIE_ACCESS, nlen)) {
+            note_own(&s->own.access, &s->seen_access,
+                     apr_pstrmemdup(s->p, eq + 1, (apr_size_t)(end - eq - 1)));
+            s->changed = 1;
+        }
+        else if (eq && nlen == sizeof(AAPI_COOKIE_REFRESH) - 1
+                 && !memcmp(start, AAPI_COOKIE_REFRESH, nlen)) {
+            note_own(&s->own.refresh, &s->seen_refresh,
+                     apr_pstrmemdup(s->p, eq + 1, (apr_size_t)(end - eq - 1)));
+            s->changed = 1;
+        }
+        else {
+            const char *pair = apr_pstrmemdup(s->p, start,
+                                              (apr_size_t)(end - start));
+            s->kept = s->kept ? apr_pstrcat(s->p, s->kept, "; ", pair, NULL)
+                              : (char *)pair;
+        }
+    }
+    return 1;
+}
+
+void aapi_http_hide_own_cookies(request_rec *r)
+{
+    cookie_sift_t s;
+    own_cookies_t *own;
+
+    if (r->main || r->prev || !apr_table_get(r->headers_in, "Cookie")) {
+        return;
+    }
+    memset(&s, 0, sizeof(s));
+    s.p = r->pool;
+    apr_table_do(sift_cookie_header, &s, r->headers_in, "Cookie", NULL);
+    if (!s.changed) {
+        return;
+    }
+    own = apr_pmemdup(r->pool, &s.own, sizeof(s.own));
+    apr_pool_userdata_setn(own, OWN_COOKIES_KEY, NULL, r->pool);
+    apr_table_unset(r->headers_in, "Cookie");
+    if (s.kept) {
+        apr_table_setn(r->headers_in, "Cookie", s.kept);
+    }
 }
 
 /* Returns "scheme://host[:port]" of URL, from P, or NULL. */

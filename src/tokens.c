@@ -325,7 +325,18 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
                                        const char **why)
 {
     /* the time the request arrived: no clock read on the hot path */
-    apr_int64_t now = (apr_int64_t)apr_time_sec(r->request_time);
+    return aapi_tokens_authenticate_at(r, c, token, len,
+                                       (apr_int64_t)apr_time_sec(r->request_time),
+                                       claims, expired, why);
+}
+
+aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
+                                          const aapi_srv_cfg_t *c,
+                                          const char *token, size_t len,
+                                          apr_int64_t now,
+                                          aapi_claims_t *claims, int *expired,
+                                          const char **why)
+{
     apr_int64_t leeway = aapi_cfg_leeway(c);
     apr_uint32_t epoch;
     aapi_status_t st;
