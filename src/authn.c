@@ -346,8 +346,11 @@ int aapi_check_authn(request_rec *r)
     c = aapi_srv_cfg(r->server);
     if (!c->key) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AAPI_LOGNO(0901)
-                      "AuthType auth-api without AuthAPIJWTSecret for this "
-                      "server");
+                      "AuthType auth-api, but the module is not set up for "
+                      "this server: give it AuthAPIJWTSecret, or, when only "
+                      ".htaccess files use the module, an AuthAPI directive "
+                      "in its <VirtualHost> (or outside any, for the main "
+                      "server)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -686,19 +686,34 @@ const command_rec aapi_config_cmds[] = {
 
 /* ==== where the module is used ==== */
 
-/* Returns 1 when NODE names this module's handler or auth type. */
+/* Returns 1 when NODE uses this module: its handler, its auth type, its
+ * authn provider (AuthBasicProvider, AuthFormProvider) or one of its authz
+ * providers (Require auth-api-...). */
 static int refers_to_module(apr_pool_t *p, const ap_directive_t *node)
 {
     const char *args = node->args, *w;
 
     if (!strcasecmp(node->directive, "SetHandler")
+        || !strcasecmp(node->directive, "AddHandler")
         || !strcasecmp(node->directive, "AuthType")) {
         w = ap_getword_conf(p, &args);
         return !strcasecmp(w, "auth-api");
     }
-    if (!strcasecmp(node->directive, "AddHandler")) {
+    if (!strcasecmp(node->directive, "AuthBasicProvider")
+        || !strcasecmp(node->directive, "AuthFormProvider")) {
+        while (*(w = ap_getword_conf(p, &args))) {
+            if (!strcasecmp(w, "auth-api")) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    if (!strcasecmp(node->directive, "Require")) {
         w = ap_getword_conf(p, &args);
-        return !strcasecmp(w, "auth-api");
+        if (!strcasecmp(w, "not")) {
+            w = ap_getword_conf(p, &args);
+        }
+        return !strncasecmp(w, "auth-api-", 9);
     }
     return 0;
 }
@@ -721,7 +736,10 @@ static void scan_usage(apr_pool_t *p, const ap_directive_t *node,
 {
     for (; node && !u->used; node = node->next) {
         const ap_directive_t *encl = enclosing_vhost(node);
-        int own = !strncasecmp(node->directive, "AuthAPI", 7) && encl && encl == vh;
+        /* an AuthAPI directive of the server's own (in its <VirtualHost>,
+         * or outside any for the main server): the module is set up for
+         * it, so that .htaccess files may use it */
+        int own = !strncasecmp(node->directive, "AuthAPI", 7) && encl == vh;
 
         if ((refers_to_module(p, node) && (!encl || encl == vh)) || own) {
             u->used = 1;

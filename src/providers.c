@@ -131,8 +131,11 @@ static authn_status basic_check(request_rec *r, const char *user,
 
     if (!c->dummy_hash) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AAPI_LOGNO(1001)
-                      "AuthBasicProvider auth-api needs the module configured "
-                      "for this server (AuthAPIJWTSecret, DBDriver)");
+                      "auth-api provider, but the module is not set up for "
+                      "this server: give it AuthAPIJWTSecret and DBDriver, "
+                      "or, when only .htaccess files use the module, an "
+                      "AuthAPI directive in its <VirtualHost> (or outside "
+                      "any, for the main server)");
         return AUTH_GENERAL_ERROR;
     }
     have_key = aapi_credcache_key(c, user, password, key);
