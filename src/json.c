@@ -33,7 +33,11 @@ aapi_status_t aapi_json_parse_object(apr_pool_t *p, const char *buf,
     json_error_t err;
     json_t *v;
 
-    /* jansson refuses invalid UTF-8 and \u0000 unless asked to allow it */
+    /* a raw NUL byte is never JSON, but jansson skips one that follows a
+     * number or a literal; it refuses invalid UTF-8 and \u0000 itself */
+    if (memchr(buf, '\0', len)) {
+        return AAPI_INVALID_JSON;
+    }
     v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
     if (!v) {
         return AAPI_INVALID_JSON;
@@ -401,11 +405,17 @@ static int flat_number(flat_t *f, int *is_int, apr_int64_t *v)
         digits = 1;
     }
     else {
+        /* ACC never passes 2^63 (the magnitude of INT64_MIN): a digit that
+         * would take it past sets OVERFLOW and leaves it, so it never wraps */
+        const apr_uint64_t limit = (apr_uint64_t)APR_INT64_MAX + 1;
         while (f->s < f->end && *f->s >= '0' && *f->s <= '9') {
-            if (acc > (APR_UINT64_C(1) << 62)) {
+            apr_uint64_t d = (apr_uint64_t)(*f->s - '0');
+            if (overflow || acc > (limit - d) / 10) {
                 overflow = 1;
             }
-            acc = acc * 10 + (apr_uint64_t)(*f->s - '0');
+            else {
+                acc = acc * 10 + d;
+            }
             f->s++;
             digits++;
         }
