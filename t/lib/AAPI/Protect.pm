@@ -23,6 +23,8 @@ our @EXPORT = qw(
     preq pget bearer_at raw_req cgi_env
     new_account fresh_token set_role set_verified fixed_account
     rfc3339 challenge set_cookies cookie_header basic_auth
+    cookie_session wait_token_expired token_cookie_line set_cookie_names
+    session_refresh_hash header_has
     log_offset log_lines worker_pids bursts
     no_content login_identity_ok
 );
@@ -208,6 +210,63 @@ sub set_cookies {
 sub cookie_header {
     my %c = @_;
     return join '; ', map { "$_=$c{$_}" } sort keys %c;
+}
+
+# Logs account U in on the current server (a virtual host with
+# AuthAPITokenCookies On) and returns {access, refresh, sid, res}: the two
+# tokens as the cookies set them, and the session id of the access token.
+sub cookie_session {
+    my $u = shift;
+    my $r = AAPI::Test::login_as($u->{email}, $u->{password});
+    die "login: $r->{status} $r->{body}\n" unless $r->{status} == 200;
+    my $c = set_cookies($r);
+    my $access = ($c->{auth_api_access} || {})->{value};
+    my $refresh = ($c->{auth_api_refresh} || {})->{value};
+    die "login set no token cookies\n" unless $access && $refresh;
+    my (undef, $claims) = AAPI::Test::jwt_decode($access);
+    return { access => $access, refresh => $refresh, sid => $claims->{sid}, res => $r };
+}
+
+# Waits (at most 10 s) until the access token TOK has expired, with 0.2 s
+# to spare.
+sub wait_token_expired {
+    my $tok = shift;
+    my (undef, $c) = AAPI::Test::jwt_decode($tok);
+    my $deadline = time + 10;
+    sleep 1 while time <= $c->{exp} && time < $deadline;
+    select undef, undef, undef, 0.2;
+}
+
+# Returns the "Cookie: ..." header line with the module's cookies for the
+# pairs access => TOKEN and refresh => TOKEN (either may be left out).
+sub token_cookie_line {
+    my %c = @_;
+    return 'Cookie: ' . cookie_header(map { ("auth_api_$_" => $c{$_}) }
+                                      grep { defined $c{$_} } keys %c);
+}
+
+# Returns the cookie names of every Set-Cookie header of RES, in order
+# (a name set twice appears twice).
+sub set_cookie_names {
+    my $res = shift;
+    return map { /^\s*([^=;\s]+)/ ? $1 : '' } $res->{res}->header('Set-Cookie');
+}
+
+# Returns the refresh_hash stored for session SID (lower case), or undef.
+sub session_refresh_hash {
+    my $sid = shift;
+    my $h = AAPI::Test::db_query('SELECT refresh_hash FROM sessions WHERE id = '
+                                 . AAPI::Test::sql_quote($sid));
+    return defined $h ? lc $h : undef;
+}
+
+# Returns true when header NAME of RES (all its fields) lists the token
+# TOKEN (case-insensitive, as a comma-separated element, possibly with
+# parameters, as in Cache-Control and Vary).
+sub header_has {
+    my ($res, $name, $token) = @_;
+    my @v = $res->{res}->header($name);
+    return scalar grep { /(?:^|,)\s*\Q$token\E\s*(?:[=,]|$)/i } @v;
 }
 
 # Returns the Authorization header value for Basic USER:PASSWORD.
