@@ -65,15 +65,6 @@ sub env_ok {
     return $env;
 }
 
-# Checks that ENV holds no HTTP_X_AUTH_API_* variable.
-sub no_spoof {
-    my ($env, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my @got = grep { /^HTTP_X_AUTH_API/ } sort keys %$env;
-    is("@got", '', "$name: no HTTP_X_AUTH_API_* variable")
-        or diag(join "\n", map { "$_=$env->{$_}" } @got);
-}
-
 subtest 'CGI, PHP and SSI in a <Location>: REMOTE_USER is the email' => sub {
     my $want = expected($U, $U->{access_token});
     like($want->{AUTH_API_EXPIRES}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'the expected expiry is RFC 3339 UTC');

@@ -32,15 +32,6 @@ my @MORE = ('X-AUTH-API-USERNAME: boss', 'X-Auth-Api-Foo: bar',
             'x-Auth-Api-Email-Verified: true');
 my $SPOOFED = qr/ceo\@example\.com|admin|^x$|boss|^bar$|2099|spoofed|^true$/;
 
-# Checks that the CGI environment ENV has no HTTP_X_AUTH_API_* variable.
-sub no_spoof {
-    my ($env, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my @got = grep { /^HTTP_X_AUTH_API/ } sort keys %$env;
-    is("@got", '', "$name: no HTTP_X_AUTH_API_* variable")
-        or diag(join "\n", map { "$_=$env->{$_}" } @got);
-}
-
 # Returns "name: value" of every response header of R that the backend
 # echoed (any spelling of X-Auth-Api-*), sorted.
 sub echoed {

@@ -17,7 +17,6 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
 use Digest::SHA qw(sha256_hex);
-use HTTP::Response ();
 use IO::Select ();
 use IO::Socket::INET ();
 use Time::HiRes ();
@@ -58,21 +57,7 @@ sub split_request {
     }
     close $sock;
     return undef unless length $raw;
-    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
-    my $res = HTTP::Response->parse($head . "\r\n\r\n");
-    $body //= '';
-    if (lc($res->header('Transfer-Encoding') || '') eq 'chunked') {
-        my $out = '';
-        while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-            my $len = hex $1;
-            last if $len == 0;
-            $out .= substr($body, 0, $len, '');
-            $body =~ s/^\r\n//;
-        }
-        $body = $out;
-    }
-    $res->content($body);
-    return AAPI::Test::decode($res);
+    return parse_raw_response($raw);
 }
 
 # Checks that R is the CGI's 200 for account U with fresh cookies, and

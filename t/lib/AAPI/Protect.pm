@@ -26,7 +26,7 @@ our @EXPORT = qw(
     cookie_session wait_token_expired token_cookie_line set_cookie_names
     session_refresh_hash header_has
     log_offset log_lines worker_pids bursts
-    no_content login_identity_ok
+    no_content login_identity_ok no_spoof
 );
 
 # The fixed account that "Require user" names in protect.conf.in.
@@ -368,6 +368,15 @@ sub bursts {
         select(undef, undef, undef, 1.5) if $i >= 2;
     }
     return (\@st, \%seen, \@want);
+}
+
+# Checks that the CGI environment ENV has no HTTP_X_AUTH_API_* variable.
+sub no_spoof {
+    my ($env, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my @got = grep { /^HTTP_X_AUTH_API/ } sort keys %$env;
+    Test::More::is("@got", '', "$name: no HTTP_X_AUTH_API_* variable")
+        or Test::More::diag(join "\n", map { "$_=$env->{$_}" } @got);
 }
 
 1;

@@ -29,7 +29,7 @@ use Time::HiRes ();
 
 our @EXPORT = qw(
     post_json get_json patch_json put_json delete_json request_json
-    bearer_get raw_http raw_post
+    bearer_get raw_http raw_post parse_raw_response
     register_user login_as user_count uniq_email uniq_username strong_password
     decode json_enc json_dec
     db_exec db_query db_path db_is_mysql db_file_bytes sql_quote
@@ -136,6 +136,13 @@ sub raw_http {
     }
     close $sock;
     die "no response to raw request" unless length $raw;
+    return parse_raw_response($raw);
+}
+
+# Returns the HTTP response RAW (head and body as read from the socket,
+# a chunked body joined) as the decoded response.
+sub parse_raw_response {
+    my $raw = shift;
     my ($head, $body) = split /\r\n\r\n/, $raw, 2;
     my $res = HTTP::Response->parse($head . "\r\n\r\n");
     $body = '' unless defined $body;
