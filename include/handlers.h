@@ -8,6 +8,9 @@
 #include "store.h"
 #include "tokens.h"
 
+/* The handler name of the JSON API (SetHandler auth-api). */
+#define AAPI_HANDLER "auth-api"
+
 /* The content handler for "SetHandler auth-api"; returns DECLINED for other
  * handlers. */
 int aapi_handler(request_rec *r);

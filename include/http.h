@@ -47,6 +47,10 @@ int aapi_http_require_access(request_rec *r, const aapi_srv_cfg_t *c,
  * RFC 9110 9.2.1), else 0. */
 int aapi_http_safe_method(request_rec *r);
 
+/* Returns the request the client sent, that R is a subrequest or an
+ * internal redirect of (R itself when it is neither). */
+request_rec *aapi_http_client_request(request_rec *r);
+
 /* Returns the value of cookie NAME of R, or NULL; also after
  * aapi_http_hide_own_cookies took it from the request's headers (for
  * the request's subrequests and internal redirects). */

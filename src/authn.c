@@ -234,16 +234,6 @@ static int refuse(request_rec *r, int token_presented)
  * internal redirects. */
 #define FRESH_ACCESS_KEY "auth_api:fresh-access"
 
-/* Returns the request the client sent, that R is a subrequest or an
- * internal redirect of. */
-static request_rec *client_request(request_rec *r)
-{
-    while (r->main || r->prev) {
-        r = r->main ? r->main : r->prev;
-    }
-    return r;
-}
-
 /* With AuthAPISilentRefresh: trades the refresh cookie for a new pair, sets
  * the cookies (*SET_COOKIES = 1), fills *CLAIMS; returns AAPI_OK or why not.
  * Once per client request: its subrequests and internal redirects use the
@@ -253,7 +243,7 @@ static request_rec *client_request(request_rec *r)
 static aapi_status_t silent_refresh(request_rec *r, aapi_srv_cfg_t *c,
                                     aapi_claims_t *claims, int *set_cookies)
 {
-    request_rec *origin = client_request(r);
+    request_rec *origin = aapi_http_client_request(r);
     const char *refresh, *why = NULL;
     void *fresh = NULL;
     aapi_token_pair_t pair;
@@ -310,9 +300,10 @@ static void add_token(apr_pool_t *p, apr_table_t *t, const char *name,
  * anyway, RFC 9111 section 3.5; a cookie carries no such sign, and
  * mod_cache's quick handler would serve the copy before any
  * authentication). One that sets fresh cookies no cache may store at all.
- * The headers go on the response of the request the client sent too, when
- * R is a subrequest whose output it includes, in err_headers_out, which
- * errors, internal redirects and proxied responses keep. */
+ * The headers go in err_headers_out, which errors, internal redirects and
+ * proxied responses keep; when R is a subrequest, also on the requests it
+ * is part of, which helps only while their headers are not sent yet
+ * (mod_include sends them before an include runs: see the README). */
 static void mark_private(request_rec *r, int set_cookies)
 {
     request_rec *m;
@@ -423,9 +414,10 @@ int aapi_fixups(request_rec *r)
     const aapi_identity_t *id = aapi_request_identity(r), *prev;
     const char *type;
 
-    /* the tokens in the module's cookies are for the module alone */
+    /* the tokens in the module's cookies are for the module alone (its
+     * API, which runs as the handler, reads them) */
     if (aapi_cfg_token_cookies(aapi_srv_cfg(r->server))
-        && !(r->handler && !strcmp(r->handler, AUTH_TYPE))) {
+        && !(r->handler && !strcmp(r->handler, AAPI_HANDLER))) {
         aapi_http_hide_own_cookies(r);
     }
     /* the common case: authenticated by this request's own check_authn */

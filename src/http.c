@@ -303,9 +303,7 @@ typedef struct {
 
 #define OWN_COOKIES_KEY "auth_api:own-cookies"
 
-/* Returns the request the client sent, that R is a subrequest or an
- * internal redirect of. */
-static request_rec *client_request(request_rec *r)
+request_rec *aapi_http_client_request(request_rec *r)
 {
     while (r->main || r->prev) {
         r = r->main ? r->main : r->prev;
@@ -318,12 +316,12 @@ const char *aapi_http_cookie(request_rec *r, const char *name)
     const char *val = NULL;
     void *kept = NULL;
 
-    apr_pool_userdata_get(&kept, OWN_COOKIES_KEY, client_request(r)->pool);
+    apr_pool_userdata_get(&kept, OWN_COOKIES_KEY,
+                          aapi_http_client_request(r)->pool);
     if (kept) {
         const own_cookies_t *own = kept;
-        val = !strcmp(name, AAPI_COOKIE_ACCESS) ? own->access
-              : !strcmp(name, AAPI_COOKIE_REFRESH) ? own->refresh : NULL;
-        return val;
+        return !strcmp(name, AAPI_COOKIE_ACCESS) ? own->access
+               : !strcmp(name, AAPI_COOKIE_REFRESH) ? own->refresh : NULL;
     }
     if (ap_cookie_read(r, name, &val, 0) != APR_SUCCESS || !val) {
         return NULL;

@@ -325,9 +325,10 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
                                        const char **why)
 {
     /* the time the request arrived: no clock read on the hot path */
-    return aapi_tokens_authenticate_at(r, c, token, len,
-                                       (apr_int64_t)apr_time_sec(r->request_time),
-                                       claims, expired, why);
+    apr_int64_t now = (apr_int64_t)apr_time_sec(r->request_time);
+
+    return aapi_tokens_authenticate_at(r, c, token, len, now, claims,
+                                       expired, why);
 }
 
 aapi_status_t aapi_tokens_authenticate_at(request_rec *r,

@@ -128,7 +128,7 @@ int aapi_handler(request_rec *r)
     const char *ep;
     aapi_endpoint_fn *fn = NULL;
 
-    if (!r->handler || strcmp(r->handler, "auth-api") != 0) {
+    if (!r->handler || strcmp(r->handler, AAPI_HANDLER) != 0) {
         return DECLINED;
     }
     c = aapi_srv_cfg(r->server);
