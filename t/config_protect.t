@@ -16,7 +16,7 @@ use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 use POSIX ();
 
-plan tests => 18, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 24, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 my $CHECK = AAPI::ConfigCheck->new(
     tag     => 'config-protect',
@@ -140,5 +140,63 @@ EOF
 bad_config('AuthAPIForwardHeaders yes', <<'EOF', 'AuthAPIForwardHeaders', 2);
 <Location /r>
     AuthAPIForwardHeaders yes
+</Location>
+EOF
+
+# ---- which servers use the module (the start-up checks apply to them) ----
+# A checker without the good head: the database is there, the secret is not;
+# a server that uses the module in any of these ways must stop on it.
+my $BARE = AAPI::ConfigCheck->new(
+    tag     => 'config-protect-bare',
+    modules => [qw(authn_core authn_file authz_user auth_basic session request auth_form dbd)]);
+my $BARE_DB = "DBDriver sqlite3\nDBDParams " . $BARE->tmp . "/unused.db\n";
+
+$BARE->refuses('AuthBasicProvider auth-api (after another) uses the module', <<"EOF", 'AuthAPIJWTSecret', file => 1);
+$BARE_DB
+<Location /b>
+    AuthType Basic
+    AuthName b
+    AuthBasicProvider file auth-api
+    Require valid-user
+</Location>
+EOF
+$BARE->refuses('AuthFormProvider auth-api uses the module', <<"EOF", 'AuthAPIJWTSecret', file => 1);
+$BARE_DB
+<Location /f>
+    AuthType form
+    AuthName f
+    AuthFormProvider auth-api
+    Require valid-user
+</Location>
+EOF
+$BARE->refuses('Require auth-api-role uses the module', <<"EOF", 'AuthAPIJWTSecret', file => 1);
+$BARE_DB
+<Location /r>
+    AuthType Basic
+    AuthName r
+    AuthBasicProvider file
+    Require auth-api-role admin
+</Location>
+EOF
+$BARE->refuses('Require not auth-api-verified-email uses the module', <<"EOF", 'AuthAPIJWTSecret', file => 1);
+$BARE_DB
+<Location /n>
+    AuthType Basic
+    AuthName n
+    AuthBasicProvider file
+    <RequireAll>
+        Require valid-user
+        Require not auth-api-verified-email
+    </RequireAll>
+</Location>
+EOF
+$BARE->refuses('an AuthAPI directive outside any VirtualHost sets the module up for the main server',
+               "${BARE_DB}AuthAPIAccessTTL 10m\n", 'AuthAPIJWTSecret', file => 1);
+$BARE->accepts('Basic with other providers only, no AuthAPI directive: the module is not used', <<"EOF");
+<Location /b>
+    AuthType Basic
+    AuthName b
+    AuthBasicProvider file
+    Require valid-user
 </Location>
 EOF
