@@ -334,6 +334,7 @@ const char *aapi_http_cookie(request_rec *r, const char *name)
 typedef struct {
     apr_pool_t *p;
     char *kept;                    /* the other pairs, "; " between them */
+    apr_size_t len;                /* bytes in KEPT */
     own_cookies_t own;
     int seen_access, seen_refresh;
     int changed;                   /* a pair of the module's was found */
@@ -386,12 +387,23 @@ static int sift_cookie_header(void *data, const char *key, const char *value)
             s->changed = 1;
         }
         else {
-            const char *pair = apr_pstrmemdup(s->p, start,
-                                              (apr_size_t)(end - start));
-            s->kept = s->kept ? apr_pstrcat(s->p, s->kept, "; ", pair, NULL)
-                              : (char *)pair;
+            if (s->len) {
+                memcpy(s->kept + s->len, "; ", 2);
+                s->len += 2;
+            }
+            memcpy(s->kept + s->len, start, (size_t)(end - start));
+            s->len += (apr_size_t)(end - start);
         }
     }
+    return 1;
+}
+
+/* Adds to *DATA (an apr_size_t) room for what sift_cookie_header keeps of
+ * VALUE: each pair kept takes at most its bytes and a "; ", that is at
+ * most twice the bytes it had with its ';'. */
+static int cookie_room(void *data, const char *key, const char *value)
+{
+    *(apr_size_t *)data += 2 * strlen(value) + 2;
     return 1;
 }
 
@@ -399,12 +411,17 @@ void aapi_http_hide_own_cookies(request_rec *r)
 {
     cookie_sift_t s;
     own_cookies_t *own;
+    apr_size_t room = 1;
 
     if (r->main || r->prev || !apr_table_get(r->headers_in, "Cookie")) {
         return;
     }
     memset(&s, 0, sizeof(s));
     s.p = r->pool;
+    /* one buffer for the pairs kept: joining them one by one would copy
+     * the header once per pair */
+    apr_table_do(cookie_room, &room, r->headers_in, "Cookie", NULL);
+    s.kept = apr_palloc(r->pool, room);
     apr_table_do(sift_cookie_header, &s, r->headers_in, "Cookie", NULL);
     if (!s.changed) {
         return;
@@ -412,7 +429,8 @@ void aapi_http_hide_own_cookies(request_rec *r)
     own = apr_pmemdup(r->pool, &s.own, sizeof(s.own));
     apr_pool_userdata_setn(own, OWN_COOKIES_KEY, NULL, r->pool);
     apr_table_unset(r->headers_in, "Cookie");
-    if (s.kept) {
+    if (s.len) {
+        s.kept[s.len] = '\0';
         apr_table_setn(r->headers_in, "Cookie", s.kept);
     }
 }
