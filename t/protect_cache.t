@@ -180,13 +180,8 @@ subtest 'mod_cache: a page a cookie opened is not served to a client without cre
 subtest 'mod_cache: a silent-refresh response is served to nobody else' => sub {
     for my $case ('refresh cookie alone', 'expired access + refresh cookie') {
         my $url = '/protected/cached/' . ($case =~ /expired/ ? 'expired' : 'refresh') . '.txt';
-        my $s = cookie_session($U);
-        my %c = (refresh => $s->{refresh});
-        if ($case =~ /expired/) {
-            wait_token_expired($s->{access});
-            $c{access} = $s->{access};
-        }
-        my $r = raw_req('GET', $url, [ token_cookie_line(%c) ]);
+        my ($s, $line) = refresh_due($U, $case =~ /expired/);
+        my $r = raw_req('GET', $url, [ $line ]);
         is($r->{status}, 200, "$case: 200") or diag(substr($r->{body}, 0, 300));
         my $set = set_cookies($r);
         ok($set->{auth_api_access} && $set->{auth_api_refresh}, "$case: fresh cookies set");

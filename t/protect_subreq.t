@@ -69,13 +69,7 @@ for my $host (@HOSTS) {
 
     subtest "$host: an unprotected page's include does not silently refresh" => sub {
         for my $case ('expired access + refresh cookie', 'refresh cookie alone') {
-            my $s = cookie_session($U);
-            my %c = (refresh => $s->{refresh});
-            if ($case =~ /expired/) {
-                wait_token_expired($s->{access});
-                $c{access} = $s->{access};
-            }
-            my $line = token_cookie_line(%c);
+            my ($s, $line) = refresh_due($U, $case =~ /expired/);
             my $r = raw_req('GET', $PUBLIC_PAGE, [ $line ]);
             is($r->{status}, 200, "$case: the page: 200") or diag(substr($r->{body}, 0, 300));
             like($r->{body}, qr/^PUBLIC-SSI-OK$/m, "$case: the SSI page was served");
@@ -101,13 +95,8 @@ for my $host (@HOSTS) {
 
     subtest "$host: a protected page's include runs with the tokens the page obtained" => sub {
         for my $case ('expired access + refresh cookie', 'refresh cookie alone') {
-            my $s = cookie_session($U);
-            my %c = (refresh => $s->{refresh});
-            if ($case =~ /expired/) {
-                wait_token_expired($s->{access});
-                $c{access} = $s->{access};
-            }
-            my $r = raw_req('GET', $PROTECTED_PAGE, [ token_cookie_line(%c) ]);
+            my ($s, $line) = refresh_due($U, $case =~ /expired/);
+            my $r = raw_req('GET', $PROTECTED_PAGE, [ $line ]);
             is($r->{status}, 200, "$case: the page: 200") or diag(substr($r->{body}, 0, 500));
             is(set_cookie_counts($r), 'auth_api_access=1 auth_api_refresh=1',
                "$case: exactly one Set-Cookie per cookie name");

@@ -23,7 +23,7 @@ our @EXPORT = qw(
     preq pget bearer_at raw_req cgi_env
     new_account fresh_token set_role set_verified fixed_account
     rfc3339 challenge set_cookies cookie_header basic_auth
-    cookie_session wait_token_expired token_cookie_line set_cookie_names
+    cookie_session wait_token_expired refresh_due token_cookie_line set_cookie_names
     session_refresh_hash header_has
     log_offset log_lines worker_pids bursts
     no_content login_identity_ok no_spoof
@@ -235,6 +235,20 @@ sub wait_token_expired {
     my $deadline = time + 10;
     sleep 1 while time <= $c->{exp} && time < $deadline;
     select undef, undef, undef, 0.2;
+}
+
+# Signs U in with cookies; returns the session (as cookie_session) and the
+# "Cookie: ..." line a browser due for a silent refresh sends: the refresh
+# cookie, and, when EXPIRED, the access cookie after it has expired.
+sub refresh_due {
+    my ($u, $expired) = @_;
+    my $s = cookie_session($u);
+    my %c = (refresh => $s->{refresh});
+    if ($expired) {
+        wait_token_expired($s->{access});
+        $c{access} = $s->{access};
+    }
+    return ($s, token_cookie_line(%c));
 }
 
 # Returns the "Cookie: ..." header line with the module's cookies for the
