@@ -243,38 +243,33 @@ typedef struct {
     size_t len, cap;
 } mbuf_t;
 
-/* Inserts N bytes of SRC (not inside M) at AT, as many as fit. */
-static void m_insert(mbuf_t *m, size_t at, const unsigned char *src, size_t n)
+/* Opens a gap of N bytes at *AT (clamped to the end), as many as fit;
+ * returns how many. */
+static size_t m_gap(mbuf_t *m, size_t *at, size_t n)
 {
-    if (at > m->len) {
-        at = m->len;
+    if (*at > m->len) {
+        *at = m->len;
     }
     if (n > m->cap - m->len) {
         n = m->cap - m->len;
     }
-    if (n == 0) {
-        return;
-    }
-    memmove(m->b + at + n, m->b + at, m->len - at);
-    memcpy(m->b + at, src, n);
+    memmove(m->b + *at + n, m->b + *at, m->len - *at);
     m->len += n;
+    return n;
+}
+
+/* Inserts N bytes of SRC (not inside M) at AT, as many as fit. */
+static void m_insert(mbuf_t *m, size_t at, const unsigned char *src, size_t n)
+{
+    n = m_gap(m, &at, n);
+    memcpy(m->b + at, src, n);
 }
 
 /* Inserts N copies of BYTE at AT, as many as fit. */
 static void m_fill(mbuf_t *m, size_t at, unsigned char byte, size_t n)
 {
-    if (at > m->len) {
-        at = m->len;
-    }
-    if (n > m->cap - m->len) {
-        n = m->cap - m->len;
-    }
-    if (n == 0) {
-        return;
-    }
-    memmove(m->b + at + n, m->b + at, m->len - at);
+    n = m_gap(m, &at, n);
     memset(m->b + at, byte, n);
-    m->len += n;
 }
 
 static void m_delete(mbuf_t *m, size_t at, size_t n)
