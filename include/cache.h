@@ -39,13 +39,18 @@ apr_status_t aapi_cache_set(aapi_cache_t *c, server_rec *s, const char *key,
                             const char *val, unsigned int len,
                             apr_time_t expiry, apr_pool_t *p);
 
+/* The longest value aapi_cache_set_unless reads back; longer values are
+ * not to be stored where it runs (memcache logs an error for a value
+ * longer than the buffer it reads into). */
+#define AAPI_CACHE_VALUE_MAX 512
+
 /* Stores VAL (LEN bytes) under KEY until EXPIRY unless the value stored
- * there now is UNLESS (ULEN bytes), read and written under one lock;
- * returns APR_SUCCESS, APR_EEXIST when UNLESS was there, or an error. */
+ * there now is a single byte found in UNLESS (a string of one-byte
+ * states), read and written under one lock; returns APR_SUCCESS,
+ * APR_EEXIST when such a state was there, or an error. */
 apr_status_t aapi_cache_set_unless(aapi_cache_t *c, server_rec *s,
                                    const char *key, const char *val,
                                    unsigned int len, apr_time_t expiry,
-                                   const char *unless, unsigned int ulen,
-                                   apr_pool_t *p);
+                                   const char *unless, apr_pool_t *p);
 
 #endif

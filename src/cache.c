@@ -161,16 +161,15 @@ apr_status_t aapi_cache_set(aapi_cache_t *c, server_rec *s, const char *key,
                             const char *val, unsigned int len,
                             apr_time_t expiry, apr_pool_t *p)
 {
-    return aapi_cache_set_unless(c, s, key, val, len, expiry, NULL, 0, p);
+    return aapi_cache_set_unless(c, s, key, val, len, expiry, NULL, p);
 }
 
 apr_status_t aapi_cache_set_unless(aapi_cache_t *c, server_rec *s,
                                    const char *key, const char *val,
                                    unsigned int len, apr_time_t expiry,
-                                   const char *unless, unsigned int ulen,
-                                   apr_pool_t *p)
+                                   const char *unless, apr_pool_t *p)
 {
-    unsigned char cur[64];
+    unsigned char cur[AAPI_CACHE_VALUE_MAX];
     unsigned int curlen = sizeof(cur);
     unsigned int klen = (unsigned int)strlen(key);
     apr_status_t rv;
@@ -181,13 +180,13 @@ apr_status_t aapi_cache_set_unless(aapi_cache_t *c, server_rec *s,
     if (c->needs_lock && (rv = apr_global_mutex_lock(cache_mutex))) {
         return rv;
     }
-    /* the read and the write under one lock: nothing can store UNLESS
-     * between them (for a cache without the lock, a networked one, the
+    /* the read and the write under one lock: nothing can store one of
+     * the states of UNLESS between them (for a cache without the lock, a networked one, the
      * window is only narrowed) */
-    if (unless && ulen <= sizeof(cur)
+    if (unless
         && c->provider->retrieve(c->instance, s, (const unsigned char *)key,
                                  klen, cur, &curlen, p) == APR_SUCCESS
-        && curlen == ulen && memcmp(cur, unless, ulen) == 0) {
+        && curlen == 1 && cur[0] && strchr(unless, cur[0])) {
         rv = APR_EEXIST;
     }
     else {
