@@ -127,10 +127,17 @@ aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
                                      apr_int64_t now,
                                      apr_array_header_t **ended);
 
-/* Returns AAPI_OK with its user's id in *UID when SID is a live session of
- * an enabled user at NOW, AAPI_NOT_FOUND when not, or AAPI_UNAVAILABLE. */
+/* Returns AAPI_OK with its user in *OUT when SID is a live session of an
+ * enabled user at NOW, AAPI_NOT_FOUND when not, or AAPI_UNAVAILABLE. Only
+ * what an access token says of the user is filled in: id, email,
+ * username (may be NULL), role and email_verified. */
 aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
-                                      apr_int64_t now, const char **uid);
+                                      apr_int64_t now, aapi_user_t **out);
+
+/* Returns in *IDS (of const char *) the ids of the live sessions of UID
+ * at NOW, at most as many as aapi_store_end_sessions ends. */
+aapi_status_t aapi_store_live_ids(aapi_db_t *db, const char *uid,
+                                  apr_int64_t now, apr_array_header_t **ids);
 
 /* Registers every prepared statement with mod_dbd for server S (call from
  * post_config before mod_dbd's), once per configuration of mod_dbd: DONE

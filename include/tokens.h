@@ -46,28 +46,32 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
                                   aapi_db_t *db, const char *token,
                                   aapi_user_t **user, aapi_token_pair_t *pair);
 
-/* Returns AAPI_OK when session SID is live and belongs to user SUB,
- * AAPI_INVALID_TOKEN when it has ended or is another user's, or
- * AAPI_UNAVAILABLE; asks the shared cache first and the database when the
- * cache does not know or its trust has run out. */
+/* Returns AAPI_OK when the session of access token CL is live, belongs to
+ * the user it names, and that user's email, username, role and
+ * email_verified are still what CL says; AAPI_INVALID_TOKEN when not (with
+ * *STALE set when only the user's details differ), or AAPI_UNAVAILABLE.
+ * Asks the shared cache first and the database when the cache does not
+ * know or its trust has run out. */
 aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
-                                 const char *sid, const char *sub);
+                                 const aapi_claims_t *cl, int *stale);
 
-/* Records in the shared cache that session SID is live (it was just made
- * or refreshed), for AuthAPISessionCacheTTL, so the first request with its
- * tokens needs no database. */
+/* Records in the shared cache that session SID of user U is live (it was
+ * just made or refreshed), for AuthAPISessionCacheTTL, so the first
+ * request with its tokens needs no database. */
 void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
-                            const char *sid, const char *uid);
+                            const char *sid, const aapi_user_t *u);
 
 /* Records in the shared cache that session SID has ended, so that every
  * process refuses its access tokens at once. */
 void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
                              const char *sid);
 
-/* Authenticates a protected request's access token TOKEN (LEN bytes): signature,
- * claims and live session, from this process's table of verified tokens
- * when it can. Returns AAPI_OK with *CLAIMS; AAPI_INVALID_TOKEN with *WHY
- * (and *EXPIRED set when only the expiry failed); or AAPI_UNAVAILABLE. */
+/* Authenticates a protected request's access token TOKEN (LEN bytes):
+ * signature, claims and live session, from this process's table of
+ * verified tokens when it can. Returns AAPI_OK with *CLAIMS;
+ * AAPI_INVALID_TOKEN with *WHY (and *EXPIRED set when only the expiry
+ * failed, or only the user's details have changed since it was signed:
+ * when a refreshed token would pass); or AAPI_UNAVAILABLE. */
 aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
                                        const char *token, size_t len,
                                        aapi_claims_t *claims, int *expired,
@@ -82,6 +86,12 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
                                           apr_int64_t now,
                                           aapi_claims_t *claims, int *expired,
                                           const char **why);
+
+/* Records that what the tokens of each session of IDS (of const char *)
+ * say of their user has changed, so that every process refuses the access
+ * tokens signed before (as claims out of date: a refresh mends them). */
+void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
+                                const apr_array_header_t *ids);
 
 /* Marks each id of IDS (of const char *) ended. */
 void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,

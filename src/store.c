@@ -680,10 +680,12 @@ aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
 }
 
 aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
-                                      apr_int64_t now, const char **uid)
+                                      apr_int64_t now, aapi_user_t **out)
 {
     const char *args[2] = { sid, aapi_i64_text(db->pool, now) };
     apr_array_header_t *rows;
+    const char **cols;
+    aapi_user_t *u;
     aapi_status_t st = select_rows(db, AAPI_SQL_SESSION_LIVE, 2, args, 1,
                                    &rows);
 
@@ -693,8 +695,24 @@ aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
     if (!rows->nelts) {
         return AAPI_NOT_FOUND;
     }
-    *uid = APR_ARRAY_IDX(rows, 0, const char **)[0];
-    return *uid ? AAPI_OK : AAPI_NOT_FOUND;
+    cols = APR_ARRAY_IDX(rows, 0, const char **);
+    if (!cols[0] || !cols[1] || !cols[3]) {
+        return AAPI_NOT_FOUND;
+    }
+    u = apr_pcalloc(db->pool, sizeof(*u));
+    u->id = cols[0];
+    u->email = cols[1];
+    u->username = cols[2];
+    u->role = cols[3];
+    u->email_verified = cols[4] && atoi(cols[4]) != 0;
+    *out = u;
+    return AAPI_OK;
+}
+
+aapi_status_t aapi_store_live_ids(aapi_db_t *db, const char *uid,
+                                  apr_int64_t now, apr_array_header_t **ids)
+{
+    return live_ids(db, uid, NULL, now, ids);
 }
 
 /* ==== the configuration tree: which DBDriver applies to a server ==== */

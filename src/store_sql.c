@@ -74,7 +74,8 @@ const aapi_sql_t aapi_sql_statements[] = {
     { AAPI_SQL_DELETE_SESSIONS, "DELETE FROM sessions WHERE user_id = %s" },
     { AAPI_SQL_DELETE_USER, "DELETE FROM users WHERE id = %s" },
     { AAPI_SQL_SESSION_LIVE,
-      "SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id"
+      "SELECT s.user_id, u.email, u.username, u.role, u.email_verified"
+      " FROM sessions s JOIN users u ON u.id = s.user_id"
       " WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > %s"
       " AND u.disabled = 0" },
     { NULL, NULL }

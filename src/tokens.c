@@ -211,16 +211,20 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
     pair->refresh_token = next;
     pair->refresh_expires_in = aapi_cfg_refresh_ttl(c);
     pair->session_id = sess->id;
-    aapi_session_mark_live(r, c, sess->id, (*user)->id);
+    aapi_session_mark_live(r, c, sess->id, *user);
     return aapi_tokens_sign_access(p, c, *user, sess->id, pair);
 }
 
 /* ==== session state shared by the processes ==== */
 
-/* A live session is stored as "L" and its user's id, an ended one as "E". */
-#define STATE_LIVE  "L"
-#define STATE_ENDED "E"
-#define STATE_MAX   64
+/* A session's state in the shared cache: "E" when it has ended; "C" when
+ * what its tokens say of its user has changed (the database decides until
+ * the entry expires); else "L" and what a token of the session must say
+ * of its user: its id, email, username, role and email_verified, each
+ * ended by a NUL, which none of them holds. */
+#define STATE_LIVE    'L'
+#define STATE_ENDED   "E"
+#define STATE_CHANGED "C"
 
 /* Returns the cache key of session SID, from P. The random id comes first:
  * shmcb picks its sub-cache by the first byte of the key, so a common prefix
@@ -230,56 +234,102 @@ static const char *session_key(apr_pool_t *p, const char *sid)
     return apr_pstrcat(p, sid, ":aapi-session", NULL);
 }
 
-/* Returns 1 when the shared cache records session SID as ended. */
-static int session_ended_in_cache(request_rec *r, const aapi_srv_cfg_t *c,
-                                  const char *sid)
+/* Writes into BUF (AAPI_CACHE_VALUE_MAX bytes) the live state of a session
+ * of user UID with EMAIL, USERNAME, ROLE (NULL for none) and VERIFIED;
+ * returns its length, or 0 when it does not fit. */
+static unsigned int live_state(char *buf, const char *uid, const char *email,
+                               const char *username, const char *role,
+                               int verified)
 {
-    char buf[8];
-    unsigned int len = sizeof(buf);
+    const char *parts[4];
+    size_t n = 1, len;
+    int i;
 
-    return aapi_cache_get(c->cache, r->server, session_key(r->pool, sid), buf,
-                          &len, r->pool) == APR_SUCCESS
-           && len == 1 && buf[0] == STATE_ENDED[0];
+    parts[0] = uid;
+    parts[1] = email ? email : "";
+    parts[2] = username ? username : "";
+    parts[3] = role ? role : "";
+    buf[0] = STATE_LIVE;
+    for (i = 0; i < 4; i++) {
+        len = strlen(parts[i]);
+        if (len + 1 > AAPI_CACHE_VALUE_MAX - 1 - n) {
+            return 0;
+        }
+        memcpy(buf + n, parts[i], len + 1);
+        n += len + 1;
+    }
+    buf[n++] = verified ? '1' : '0';
+    return (unsigned int)n;
 }
 
-/* Records session SID of user UID as live for AuthAPISessionCacheTTL,
- * unless the cache has it as ended: a check of the database that raced a
- * logout (read live, then the logout wrote "ended") must not bring the
- * session back to life for every process. */
-static void cache_live(request_rec *r, const aapi_srv_cfg_t *c,
-                       const char *key, const char *uid)
+/* The live state of a session of user U, into BUF; its length or 0. */
+static unsigned int user_state(char *buf, const aapi_user_t *u)
 {
-    const char *v = apr_pstrcat(r->pool, STATE_LIVE, uid, NULL);
+    return live_state(buf, u->id, u->email, u->username, u->role,
+                      u->email_verified);
+}
+
+/* Records a session of user U as live for AuthAPISessionCacheTTL under
+ * KEY, unless the cache has it as ended or changed: a check of the
+ * database that raced a logout or a change of the user (read before, then
+ * the change wrote its state) must not put back what the database said
+ * before. */
+static void cache_live(request_rec *r, const aapi_srv_cfg_t *c,
+                       const char *key, const aapi_user_t *u)
+{
+    char buf[AAPI_CACHE_VALUE_MAX];
+    unsigned int n = user_state(buf, u);
     apr_time_t ttl = apr_time_from_sec(aapi_cfg_session_cache_ttl(c));
 
-    if (strlen(v) < STATE_MAX) {
-        aapi_cache_set_unless(c->cache, r->server, key, v,
-                              (unsigned int)strlen(v), apr_time_now() + ttl,
-                              STATE_ENDED, 1, r->pool);
+    if (n) {
+        aapi_cache_set_unless(c->cache, r->server, key, buf, n,
+                              apr_time_now() + ttl,
+                              STATE_ENDED STATE_CHANGED, r->pool);
     }
 }
 
-aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
-                                 const char *sid, const char *sub)
+/* Compares what token CL says of its user with the live state STATE (LEN
+ * bytes) of its session: AAPI_OK when the same; else AAPI_INVALID_TOKEN,
+ * with *STALE set when only the user's details differ (a token refreshed
+ * now would pass). */
+static aapi_status_t match_state(const aapi_claims_t *cl, const char *state,
+                                 unsigned int len, int *stale)
 {
-    char buf[STATE_MAX];
+    char want[AAPI_CACHE_VALUE_MAX];
+    unsigned int n = live_state(want, cl->sub, cl->email, cl->username,
+                                cl->role, cl->email_verified);
+    size_t sublen = strlen(cl->sub);
+
+    if (n && n == len && memcmp(want, state, n) == 0) {
+        return AAPI_OK;
+    }
+    /* the same user: its details have changed since the token was signed */
+    *stale = len > sublen + 1 && memcmp(state + 1, cl->sub, sublen) == 0
+             && state[sublen + 1] == '\0';
+    return AAPI_INVALID_TOKEN;
+}
+
+aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
+                                 const aapi_claims_t *cl, int *stale)
+{
+    char buf[AAPI_CACHE_VALUE_MAX];
     unsigned int len = sizeof(buf);
-    const char *key = session_key(r->pool, sid);
-    const char *uid = NULL;
+    const char *key = session_key(r->pool, cl->sid);
+    aapi_user_t *u = NULL;
     aapi_db_t *db;
     aapi_status_t st;
 
+    *stale = 0;
     if (aapi_cache_get(c->cache, r->server, key, buf, &len, r->pool)
         == APR_SUCCESS) {
         if (len == 1 && buf[0] == STATE_ENDED[0]) {
             return AAPI_INVALID_TOKEN;
         }
-        /* live: the session of the user the token names, or not (a value
-         * of another form, such as a bare "L" of an older module in a
-         * memcache, is asked of the database) */
-        if (len > 1 && buf[0] == STATE_LIVE[0]) {
-            return len - 1 == strlen(sub) && memcmp(buf + 1, sub, len - 1) == 0
-                   ? AAPI_OK : AAPI_INVALID_TOKEN;
+        /* live: compared with what the token says. A value of another
+         * form ("C", or one of an older module in a memcache) is asked of
+         * the database */
+        if (len > 1 && buf[0] == STATE_LIVE) {
+            return match_state(cl, buf, len, stale);
         }
     }
     if ((st = aapi_store_open(r, &db)) != AAPI_OK) {
@@ -287,25 +337,30 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AAPI_LOGNO(0702)
                   "session %s not in the shared cache: asking the database",
-                  sid);
-    st = aapi_store_session_live(db, sid, aapi_now(), &uid);
+                  cl->sid);
+    st = aapi_store_session_live(db, cl->sid, aapi_now(), &u);
     if (st == AAPI_OK) {
-        cache_live(r, c, key, uid);
-        /* a token naming another user than the session's is refused; the
-         * session itself lives on */
-        return strcmp(uid, sub) == 0 ? AAPI_OK : AAPI_INVALID_TOKEN;
+        unsigned int n = user_state(buf, u);
+
+        cache_live(r, c, key, u);
+        /* a token naming another user than the session's, or saying what
+         * is no longer so of its user, is refused; the session lives on */
+        if (!n) {
+            return AAPI_INVALID_TOKEN;
+        }
+        return match_state(cl, buf, n, stale);
     }
     if (st == AAPI_NOT_FOUND) {
-        aapi_session_mark_ended(r, c, sid);
+        aapi_session_mark_ended(r, c, cl->sid);
         return AAPI_INVALID_TOKEN;
     }
     return st;
 }
 
 void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
-                            const char *sid, const char *uid)
+                            const char *sid, const aapi_user_t *u)
 {
-    cache_live(r, c, session_key(r->pool, sid), uid);
+    cache_live(r, c, session_key(r->pool, sid), u);
 }
 
 void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
@@ -316,6 +371,24 @@ void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
 
     aapi_cache_set(c->cache, r->server, session_key(r->pool, sid), STATE_ENDED,
                    1, apr_time_now() + apr_time_from_sec(keep), r->pool);
+    aapi_revocation_bump();
+}
+
+void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
+                                const apr_array_header_t *ids)
+{
+    /* as long as a check that raced the change could still want to write
+     * what it read before: the trust it would give */
+    apr_time_t until = apr_time_now()
+                       + apr_time_from_sec(aapi_cfg_session_cache_ttl(c) + 60);
+    int i;
+
+    for (i = 0; ids && i < ids->nelts; i++) {
+        aapi_cache_set_unless(c->cache, r->server,
+                              session_key(r->pool,
+                                          APR_ARRAY_IDX(ids, i, const char *)),
+                              STATE_CHANGED, 1, until, STATE_ENDED, r->pool);
+    }
     aapi_revocation_bump();
 }
 
@@ -341,19 +414,20 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
     apr_int64_t leeway = aapi_cfg_leeway(c);
     apr_uint32_t epoch;
     aapi_status_t st;
+    int stale = 0, trusted = 0;
 
     *expired = 0;
     /* answers only for tokens verified for this server's configuration */
     switch (aapi_tokcache_get(c, token, len, now, leeway, r->pool, claims)) {
     case AAPI_TOKCACHE_TRUSTED:
-        /* with a cache shared by several servers, an end recorded by another
-         * server is seen at once: one lookup, no database */
-        if (aapi_cache_is_networked(c->cache) && session_ended_in_cache(r, c,
-                                                       claims->sid)) {
-            *why = "session ended";
-            return AAPI_INVALID_TOKEN;
+        /* with a cache shared by several servers, an end or a change
+         * recorded by another server is seen at once: its state is read
+         * again (one lookup; the database only for a change) */
+        if (!aapi_cache_is_networked(c->cache)) {
+            return AAPI_OK;
         }
-        return AAPI_OK;
+        trusted = 1;
+        break;
     case AAPI_TOKCACHE_KNOWN:
         /* the same bytes this process verified: only the session's state
          * may have changed */
@@ -366,12 +440,15 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
     }
     /* read before the check: an end that races it moves the counter past */
     epoch = aapi_revocation_epoch();
-    st = aapi_session_check(r, c, claims->sid, claims->sub);
+    st = aapi_session_check(r, c, claims, &stale);
     if (st == AAPI_INVALID_TOKEN) {
-        *why = "session ended";
+        /* a token that only says what is no longer so of its user is
+         * refused as an expired one would be: a refresh mends it */
+        *why = stale ? "claims out of date" : "session ended";
+        *expired = stale;
         return st;
     }
-    if (st != AAPI_OK) {
+    if (st != AAPI_OK || trusted) {
         return st;
     }
     aapi_tokcache_put(c, token, len, claims, epoch,

@@ -85,11 +85,12 @@ subtest 'schema_migrations records the schema' => sub {
 subtest 'the session check of a protected request reads indexes only' => sub {
     # the statement of src/store_sql.c (AAPI_SQL_SESSION_LIVE), for one of
     # this account's sessions: on SQLite each table is searched in one
-    # covering index (migrations 003 and 004); on MariaDB both are found
+    # covering index (migrations 003, 004 and 005); on MariaDB both are found
     # by their primary key, which holds the row
     my $sid = db_query('SELECT id FROM sessions WHERE user_id = ' . sql_quote($ID));
     ok(defined $sid && length $sid, 'a session of the account') or return;
-    my $q = 'SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id'
+    my $q = 'SELECT s.user_id, u.email, u.username, u.role, u.email_verified'
+          . ' FROM sessions s JOIN users u ON u.id = s.user_id'
           . ' WHERE s.id = ' . sql_quote($sid) . ' AND s.revoked_at IS NULL'
           . ' AND s.expires_at > 0 AND u.disabled = 0';
     if (db_is_mysql()) {

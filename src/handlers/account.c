@@ -129,7 +129,7 @@ int aapi_ep_register(request_rec *r, aapi_srv_cfg_t *c)
         || (st = aapi_store_create_user(db, u, &sess)) != AAPI_OK) {
         return aapi_http_send_status(r, st, NULL);
     }
-    aapi_session_mark_live(r, c, sess.id, u->id);
+    aapi_session_mark_live(r, c, sess.id, u);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0502)
                   "registered user %s, session %s", u->id, sess.id);
     return aapi_send_tokens(r, c, HTTP_CREATED, "Registration successful", u,
@@ -206,7 +206,7 @@ int aapi_ep_login(request_rec *r, aapi_srv_cfg_t *c)
         return aapi_http_send_status(r, st == AAPI_NOT_FOUND
                                         ? AAPI_INVALID_CREDENTIALS : st, NULL);
     }
-    aapi_session_mark_live(r, c, sess.id, u->id);
+    aapi_session_mark_live(r, c, sess.id, u);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0504)
                   "user %s logged in, session %s", u->id, sess.id);
     return aapi_send_tokens(r, c, HTTP_OK, "Login successful", u, &pair);

@@ -90,12 +90,15 @@ int aapi_ep_me_update(request_rec *r, aapi_srv_cfg_t *c)
     aapi_user_t *u;
     aapi_db_t *db;
     aapi_json_t *body, *profile, *data, *current = NULL;
+    apr_array_header_t *ids;
+    const char *was;
     aapi_status_t st;
     int rc = aapi_require_user(r, c, &db, &claims, &u);
 
     if (rc != OK) {
         return rc;
     }
+    was = u->username;
     if ((rc = aapi_http_read_json(r, c, 1, &body)) != OK) {
         return rc;
     }
@@ -135,6 +138,23 @@ int aapi_ep_me_update(request_rec *r, aapi_srv_cfg_t *c)
     if ((st = aapi_store_update_profile(db, u)) != AAPI_OK) {
         return aapi_http_send_status(r, st == AAPI_NOT_FOUND
                                         ? AAPI_INVALID_TOKEN : st, NULL);
+    }
+    /* the access tokens of the user's sessions name the old username:
+     * protected content refuses them from now on, as out of date, so that
+     * no page or backend goes on seeing a name that another account may
+     * take; a refresh gives tokens with the new one */
+    if (!was != !u->username || (was && strcmp(was, u->username) != 0)) {
+        if (aapi_store_live_ids(db, u->id, aapi_now(), &ids) == AAPI_OK) {
+            aapi_sessions_mark_changed(r, c, ids);
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AAPI_LOGNO(0302)
+                          "username of user %s changed, but its sessions "
+                          "could not be read: protected content takes their "
+                          "tokens as they are for up to "
+                          "AuthAPISessionCacheTTL", u->id);
+            aapi_sessions_mark_changed(r, c, NULL);
+        }
     }
     data = aapi_json_object(r->pool);
     aapi_json_set(data, "user", aapi_user_json(r->pool, u));
