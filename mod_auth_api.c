@@ -129,6 +129,7 @@ static aapi_key_t *rotation_key(apr_pool_t *p, const aapi_srv_cfg_t *c)
 static int aapi_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp)
 {
+    aapi_store_pre_config();
     return aapi_cache_pre_config(pconf);
 }
 

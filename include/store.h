@@ -149,6 +149,10 @@ void aapi_store_prepare(server_rec *s, apr_hash_t *done);
 int aapi_store_dbd_settings(server_rec *s, const char **driver,
                             const char **params);
 
+/* Sets the store up before any database is opened in this process (SQLite
+ * without its memory statistics); call from pre_config. */
+void aapi_store_pre_config(void);
+
 /* Returns 1 when mod_dbd's functions are available. */
 int aapi_store_available(void);
 

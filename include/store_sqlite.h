@@ -16,4 +16,10 @@ int aapi_sqlite_wait_setup(const apr_dbd_driver_t *driver, apr_dbd_t *handle);
  * (COUNT from 0), or 0 once the wait has reached its limit. */
 int aapi_sqlite_busy_step(int count);
 
+/* Turns off SQLite's memory statistics (sqlite3_memory_used() then says
+ * 0), whose upkeep takes a mutex of the whole process on each of SQLite's
+ * allocations; call from pre_config. Returns 1 when done, 0 when SQLite had
+ * already started in this process. */
+int aapi_sqlite_pre_config(void);
+
 #endif

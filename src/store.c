@@ -709,6 +709,11 @@ aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
     return AAPI_OK;
 }
 
+void aapi_store_pre_config(void)
+{
+    aapi_sqlite_pre_config();
+}
+
 aapi_status_t aapi_store_live_ids(aapi_db_t *db, const char *uid,
                                   apr_int64_t now, apr_array_header_t **ids)
 {

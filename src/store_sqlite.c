@@ -13,6 +13,9 @@
  * gets the lock within milliseconds. It is installed only where the driver
  * is known to call SQLite under that mutex (apr-util 1.6, at build and at
  * run time); elsewhere a short busy timeout bounds the stall instead.
+ *
+ * It also turns off SQLite's count of the memory it holds, which takes a
+ * mutex of the whole process on every allocation SQLite makes.
  */
 #include "store_sqlite.h"
 
@@ -91,4 +94,11 @@ int aapi_sqlite_wait_setup(const apr_dbd_driver_t *driver, apr_dbd_t *handle)
     }
     sqlite3_busy_timeout(conn, FALLBACK_MS);
     return 0;
+}
+
+int aapi_sqlite_pre_config(void)
+{
+    /* only before SQLite has started in this process; later (a restart of
+     * httpd, or another module was first) it refuses, and nothing changes */
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
 }

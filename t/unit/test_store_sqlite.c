@@ -3,10 +3,13 @@
  * lock (src/store_sqlite.c), with apr-util's sqlite3 driver and a real
  * database file: a thread holding the write lock inside a transaction is
  * not held up by another thread of the process that waits for it, and the
- * waiting is bounded.
+ * waiting is bounded; and SQLite is set up without its memory statistics
+ * when the module's pre_config runs first.
  */
 #include "store_sqlite.h"
 #include "tap.h"
+
+#include <sqlite3.h>
 
 #include "apr_file_io.h"
 #include "apr_strings.h"
@@ -20,6 +23,25 @@
 static apr_pool_t *p;
 static const apr_dbd_driver_t *drv;
 static char *dbfile;
+
+/* ---- set up before SQLite starts ---- */
+
+/* Runs first, before anything of this program has started SQLite. */
+static void test_pre_config(void)
+{
+    sqlite3 *db = NULL;
+
+    is_int(aapi_sqlite_pre_config(), 1, "pre_config before SQLite starts: done");
+    ok(sqlite3_open(":memory:", &db) == SQLITE_OK
+       && sqlite3_exec(db, "CREATE TABLE t (x); INSERT INTO t VALUES (1)",
+                       NULL, NULL, NULL) == SQLITE_OK,
+       "SQLite works afterwards");
+    is_int((int)sqlite3_memory_used(), 0,
+           "SQLite keeps no count of its memory (no mutex per allocation)");
+    sqlite3_close(db);
+    is_int(aapi_sqlite_pre_config(), 0,
+           "pre_config once SQLite has started: refused, nothing changes");
+}
 
 /* ---- the schedule ---- */
 
@@ -236,6 +258,7 @@ static void test_threads(void)
 int main(void)
 {
     p = tap_init();
+    test_pre_config();
     test_schedule();
     test_threads();
     return done();
