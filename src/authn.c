@@ -235,7 +235,9 @@ static int refuse(request_rec *r, int token_presented)
 #define FRESH_ACCESS_KEY "auth_api:fresh-access"
 
 /* With AuthAPISilentRefresh: trades the refresh cookie for a new pair, sets
- * the cookies (*SET_COOKIES = 1), fills *CLAIMS; returns AAPI_OK or why not.
+ * the cookies (*SET_COOKIES = 1), fills *CLAIMS; returns AAPI_OK or why not,
+ * with *SET_COOKIES = -1 when the refresh cookie was refused (unknown,
+ * expired, ended or reused): the caller then expires both cookies.
  * Once per client request: its subrequests and internal redirects use the
  * access token it got. A subrequest never trades the cookie itself: the
  * cookies it set would not reach the browser, which would then present a
@@ -270,6 +272,7 @@ static aapi_status_t silent_refresh(request_rec *r, aapi_srv_cfg_t *c,
     }
     memset(&pair, 0, sizeof(pair));
     if ((st = aapi_tokens_refresh(r, c, db, refresh, &u, &pair)) != AAPI_OK) {
+        *set_cookies = st == AAPI_INVALID_TOKEN ? -1 : 0;
         return st;
     }
     aapi_http_set_token_cookies(r, c, pair.access_token, pair.expires_in,
@@ -388,6 +391,13 @@ int aapi_check_authn(request_rec *r)
         if (token) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0904)
                           "access token refused: %s", why ? why : "invalid");
+        }
+        if (set_cookies < 0) {
+            /* a refresh cookie that will never work again: the browser
+             * drops both cookies instead of presenting them, and costing a
+             * database look-up, on every request until they expire */
+            aapi_http_clear_token_cookies(r, c, "/");
+            mark_private(r, 1);
         }
         return refuse(r, token != NULL);
     }

@@ -18,7 +18,7 @@ use AAPI::Test;
 use AAPI::Protect;
 use AAPI::Forged qw(forged_tokens);
 
-plan tests => 9, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 10, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('aapi_protect_cookie');
 
@@ -244,6 +244,51 @@ subtest 'after logout the cookies open nothing' => sub {
     is($r->{status}, 401, 'with the refresh cookie too: 401');
     ok(!set_cookies($r)->{auth_api_access}, 'no fresh cookies');
     ok(no_content($r), 'none of the content');
+};
+
+# A refresh cookie that will never work again (unknown, of an ended
+# session, rotated away) is expired by the refusal, with the access
+# cookie: the browser stops presenting it, and the server stops looking it
+# up in the database, on every request until it would have expired. A
+# refusal that says nothing of the cookie (no refresh was tried) leaves
+# the cookies alone.
+subtest 'a refresh cookie that no longer works is expired by the refusal' => sub {
+    my $expired_both = sub {
+        my ($r, $name) = @_;
+        my $c = set_cookies($r);
+        for my $n (qw(auth_api_access auth_api_refresh)) {
+            my $e = $c->{$n} || {};
+            ok(defined $e->{value} && $e->{value} eq '' && ($e->{attr}{'max-age'} // '') eq '0',
+               "$name: $n expired") or diag(join "\n", $r->{res}->header('Set-Cookie'));
+            is($e->{attr}{path}, '/', "$name: $n expired on Path=/");
+        }
+        like($r->header('Cache-Control') // '', qr/no-store/, "$name: Cache-Control no-store");
+    };
+    my $r = raw_req('GET', $ENV, [ cookie_line(refresh => 'A' x 43) ]);
+    is($r->{status}, 401, 'an unknown refresh cookie: 401');
+    $expired_both->($r, 'an unknown refresh cookie');
+
+    my $s = cookie_login();
+    my $lo = post_json('/logout', {}, Authorization => "Bearer $s->{access}");
+    is($lo->{status}, 200, 'POST /logout (the browser keeps its cookies)');
+    wait_expired($s->{access});
+    $r = raw_req('GET', $ENV, [ cookie_line(access => $s->{access}, refresh => $s->{refresh}) ]);
+    is($r->{status}, 401, 'the cookies of an ended session, the access one expired: 401');
+    ok(no_content($r), 'the cookies of an ended session: none of the content');
+    $expired_both->($r, 'the cookies of an ended session');
+    # a browser sent to the login page drops them too
+    $r = raw_req('GET', '/protected/login/hello.txt',
+                 [ cookie_line(refresh => $s->{refresh}), 'Accept: text/html' ]);
+    is($r->{status}, 302, 'the same with AuthAPILoginURL, a browser: 302 to the login page');
+    $expired_both->($r, 'sent to the login page');
+
+    # a refusal that tried no refresh: a live access cookie of an ended
+    # session (the refresh cookie is not looked at)
+    $s = cookie_login();
+    post_json('/logout', {}, Authorization => "Bearer $s->{access}");
+    $r = raw_req('GET', $ENV, [ cookie_line(access => $s->{access}, refresh => $s->{refresh}) ]);
+    is($r->{status}, 401, 'a live access cookie of an ended session: 401');
+    is(join(' ', $r->{res}->header('Set-Cookie')), '', 'no refresh tried: no Set-Cookie');
 };
 
 # The catalog of forged tokens that t/protect_tokens.t sends as Bearer
