@@ -288,6 +288,12 @@ static void cache_live(request_rec *r, const aapi_srv_cfg_t *c,
     }
 }
 
+/* Returns 1 when A and B are the same text, NULL counting as "". */
+static int same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
 /* Compares what token CL says of its user with the live state STATE (LEN
  * bytes) of its session: AAPI_OK when the same; else AAPI_INVALID_TOKEN,
  * with *STALE set when only the user's details differ (a token refreshed
@@ -340,15 +346,17 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
                   cl->sid);
     st = aapi_store_session_live(db, cl->sid, aapi_now(), &u);
     if (st == AAPI_OK) {
-        unsigned int n = user_state(buf, u);
-
         cache_live(r, c, key, u);
         /* a token naming another user than the session's, or saying what
          * is no longer so of its user, is refused; the session lives on */
-        if (!n) {
+        if (strcmp(u->id, cl->sub) != 0) {
             return AAPI_INVALID_TOKEN;
         }
-        return match_state(cl, buf, n, stale);
+        *stale = !same_text(u->email, cl->email)
+                 || !same_text(u->username, cl->username)
+                 || !same_text(u->role, cl->role)
+                 || !u->email_verified != !cl->email_verified;
+        return *stale ? AAPI_INVALID_TOKEN : AAPI_OK;
     }
     if (st == AAPI_NOT_FOUND) {
         aapi_session_mark_ended(r, c, cl->sid);
