@@ -1,7 +1,7 @@
 # Several servers sharing one database (API.md section 4): an end made on one
 # server is refused by another at once when AuthAPISOCache names a shared
 # cache (memcache), and within AuthAPISessionCacheTTL when each server has
-# its own (shmcb). Starts its own memcached and two plain httpd instances on
+# its own (shmcb); so is the old token of a username change. Starts its own memcached and two plain httpd instances on
 # loopback ports, with one SQLite file and one secret; stops them at the end.
 use strict;
 use warnings;
@@ -17,7 +17,7 @@ use HTTP::Tiny;
 use JSON::PP ();
 use Time::HiRes qw(sleep);
 
-plan tests => 5, need_module('mod_auth_api.c');
+plan tests => 6, need_module('mod_auth_api.c');
 
 my $vars    = Apache::Test::config()->{vars};
 my $HTTPD   = $vars->{httpd};
@@ -83,9 +83,12 @@ sub start_server {
 }
 
 # Posts DATA as JSON to URL; returns (status, decoded body).
-sub post_json {
-    my ($url, $data, $tok) = @_;
-    my $r = $http->post($url, { headers => {
+sub post_json { return send_json('POST', @_) }
+
+# Sends DATA as JSON to URL with METHOD; returns (status, decoded body).
+sub send_json {
+    my ($method, $url, $data, $tok) = @_;
+    my $r = $http->request($method, $url, { headers => {
         'Content-Type' => 'application/json',
         $tok ? (Authorization => "Bearer $tok") : () },
         content => $json->encode($data) });
@@ -125,4 +128,21 @@ subtest 'shmcb: another server converges within AuthAPISessionCacheTTL' => sub {
     sleep 4;
     is(statuses("$C/members/page.txt", $tok, 4), join(' ', (401) x 4),
        'C refuses the token once its trust has run out');
+};
+
+subtest 'memcache: a username change on A refuses the old token on B at once' => sub {
+    my ($st, $body) = post_json("$A/api/v1/auth/register",
+        { email => 'multi2@example.com', username => 'multi_two', password => 'Str0ng!Passw0rd' });
+    is($st, 201, 'registered on server A, with a username');
+    my ($t2, $r2) = @{ $body->{data} || {} }{qw(access_token refresh_token)};
+    is(statuses("$B/members/page.txt", $t2, 8), join(' ', (200) x 8),
+       'B serves the token (and now trusts it for 60 s)');
+    my ($ps) = send_json('PATCH', "$A/api/v1/auth/me", { username => 'multi_three' }, $t2);
+    is($ps, 200, 'PATCH /me on A: a new username');
+    is(statuses("$B/members/page.txt", $t2, 8), join(' ', (401) x 8),
+       'B refuses the old token at once');
+    my ($rs, $rb) = post_json("$A/api/v1/auth/refresh", { refresh_token => $r2 });
+    is($rs, 200, 'a refresh on A');
+    is(statuses("$B/members/page.txt", $rb->{data}{access_token} // '', 4), join(' ', (200) x 4),
+       'B serves the refreshed token');
 };
