@@ -181,8 +181,8 @@ apr_status_t aapi_cache_set_unless(aapi_cache_t *c, server_rec *s,
         return rv;
     }
     /* the read and the write under one lock: nothing can store one of
-     * the states of UNLESS between them (for a cache without the lock, a networked one, the
-     * window is only narrowed) */
+     * the states of UNLESS between them (for a cache without the lock, a
+     * networked one, the window is only narrowed) */
     if (unless
         && c->provider->retrieve(c->instance, s, (const unsigned char *)key,
                                  klen, cur, &curlen, p) == APR_SUCCESS
