@@ -295,63 +295,38 @@ static void put_utf8(char **o, unsigned int cp)
 }
 
 /* 1 for the bytes that end a run of plain characters in a JSON string:
- * the quote, the backslash and the control characters. */
+ * the quote, the backslash, the control characters, and the bytes of
+ * multi-byte UTF-8 sequences (checked once the string's end is found). */
 static const unsigned char str_special[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    ['"'] = 1, ['\\'] = 1
+    ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1
 };
 
-/* Reads a string at the cursor (on its opening quote); returns it unescaped,
- * or NULL. In place unless F->copy: the string is unescaped where it stands
- * (never longer than its text) and ended with a NUL where its closing quote
- * was; else it is copied from the pool and the text is left as it is. */
-static const char *flat_string(flat_t *f)
+/* Unescapes the string whose text is [START, END), with its first backslash
+ * at ESC; returns it, or NULL when an escape is not valid. In place unless
+ * F->copy (see flat_string); what comes before ESC stays where it is, or is
+ * copied once. */
+static char *flat_unescape(flat_t *f, char *start, char *esc, char *end)
 {
-    char *start, *c, *out, *o;
-    int escaped;
+    char *out, *o, *s;
 
-    if (f->s >= f->end || *f->s != '"') {
-        return NULL;
+    if (f->copy) {
+        out = apr_palloc(f->p, (apr_size_t)(end - start) + 1);
+        memcpy(out, start, (size_t)(esc - start));
     }
-    start = ++f->s;
-    escaped = 0;
-    for (c = start; c < f->end; c++) {
-        /* plain characters: one table look-up each */
-        while (c < f->end && !str_special[(unsigned char)*c]) {
-            c++;
-        }
-        if (c >= f->end || *c == '"') {
-            break;
-        }
-        if (*c != '\\') {
-            return NULL;            /* a control character */
-        }
-        escaped = 1;
-        if (++c >= f->end) {
-            return NULL;
-        }
+    else {
+        out = start;
     }
-    if (c >= f->end) {
-        return NULL;
-    }
-    if (!escaped) {
-        f->s = c + 1;
-        if (f->copy) {
-            return apr_pstrmemdup(f->p, start, (apr_size_t)(c - start));
-        }
-        *c = '\0';
-        return start;
-    }
-    out = o = f->copy ? apr_palloc(f->p, (apr_size_t)(c - start) + 1) : start;
-    for (f->s = start; f->s < c; ) {
+    o = out + (esc - start);
+    for (s = esc; s < end; ) {
         unsigned int cp, lo;
-        if (*f->s != '\\') {
-            *o++ = *f->s++;
+        if (*s != '\\') {
+            *o++ = *s++;
             continue;
         }
-        f->s++;
-        switch (*f->s++) {
+        s++;
+        switch (*s++) {
         case '"': *o++ = '"'; break;
         case '\\': *o++ = '\\'; break;
         case '/': *o++ = '/'; break;
@@ -361,16 +336,16 @@ static const char *flat_string(flat_t *f)
         case 'r': *o++ = '\r'; break;
         case 't': *o++ = '\t'; break;
         case 'u':
-            if (c - f->s < 4 || hex4(f->s, &cp) != 0 || cp == 0) {
+            if (end - s < 4 || hex4(s, &cp) != 0 || cp == 0) {
                 return NULL;
             }
-            f->s += 4;
+            s += 4;
             if (cp >= 0xd800 && cp <= 0xdbff) {
-                if (c - f->s < 6 || f->s[0] != '\\' || f->s[1] != 'u'
-                    || hex4(f->s + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff) {
+                if (end - s < 6 || s[0] != '\\' || s[1] != 'u'
+                    || hex4(s + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff) {
                     return NULL;
                 }
-                f->s += 6;
+                s += 6;
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
             }
             else if (cp >= 0xdc00 && cp <= 0xdfff) {
@@ -383,8 +358,79 @@ static const char *flat_string(flat_t *f)
         }
     }
     *o = '\0';
-    f->s = c + 1;
     return out;
+}
+
+/* Reads a string at the cursor (on its opening quote); returns it unescaped,
+ * or NULL. In place unless F->copy: the string is unescaped where it stands
+ * (never longer than its text) and ended with a NUL where its closing quote
+ * was; else it is copied from the pool and the text is left as it is.
+ *
+ * Only a string may hold bytes outside ASCII (anywhere else such a byte,
+ * and a NUL, is a syntax error), so the UTF-8 check is made here, and only
+ * on a string that has such bytes. */
+static const char *flat_string(flat_t *f)
+{
+    const unsigned char *end = (const unsigned char *)f->end;
+    const unsigned char *c, *esc = NULL;
+    char *start;
+    int utf8 = 0;
+
+    if (f->s >= f->end || *f->s != '"') {
+        return NULL;
+    }
+    start = f->s + 1;
+    c = (const unsigned char *)start;
+    for (;;) {
+        /* a run of plain bytes: four look-ups a step while four bytes are
+         * left, then one a step */
+        while (end - c >= 4 && !(str_special[c[0]] | str_special[c[1]]
+                                 | str_special[c[2]] | str_special[c[3]])) {
+            c += 4;
+        }
+        while (c < end && !str_special[*c]) {
+            c++;
+        }
+        if (c >= end) {
+            return NULL;
+        }
+        if (*c == '"') {
+            break;
+        }
+        if (*c == '\\') {
+            /* the escaped byte is passed over (an escaped quote does not
+             * end the string) and read when the string is unescaped */
+            if (!esc) {
+                esc = c;
+            }
+            if (end - c < 2) {
+                return NULL;
+            }
+            c += 2;
+        }
+        else if (*c >= 0x80) {
+            utf8 = 1;
+            c++;
+        }
+        else {
+            return NULL;            /* a control character */
+        }
+    }
+    /* the raw text, escapes and all: an escape is ASCII, so it can neither
+     * hide nor split a multi-byte sequence */
+    if (utf8 && !aapi_utf8_valid(start, (size_t)((const char *)c - start))) {
+        return NULL;
+    }
+    f->s = (char *)c + 1;
+    if (esc) {
+        return flat_unescape(f, start, (char *)esc, (char *)c);
+    }
+    if (f->copy) {
+        return apr_pstrmemdup(f->p, start,
+                              (apr_size_t)((const char *)c - start));
+    }
+    *(char *)c = '\0';
+    return start;
 }
 
 /* Reads a number; sets *IS_INT and *V when it is an integer that fits.
@@ -624,9 +670,8 @@ apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, char *buf,
     apr_array_header_t *members;
     int i;
 
-    if (!aapi_utf8_valid(buf, len)) {
-        return NULL;
-    }
+    /* no check of the whole text for NUL and UTF-8 first: outside a string
+     * such a byte is a syntax error anyway, and flat_string checks its own */
     f.p = p;
     f.copy = 0;
     f.s = buf;

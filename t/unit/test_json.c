@@ -11,6 +11,7 @@
 #include "tap.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 static apr_pool_t *p;
@@ -333,6 +334,165 @@ static int flat_num(const char *text, apr_int64_t *v)
     return (int)e->type;
 }
 
+/* Reads the N bytes at S with the flat reader from a buffer of exactly N
+ * bytes (malloc'd, so that valgrind sees a read past its end); returns 1
+ * when the object is accepted and, if WANT is not NULL, its member "s" is
+ * the string WANT (WANT_LEN bytes), else 0. */
+static int flat_exact(const char *s, size_t n, const char *want,
+                      size_t want_len)
+{
+    char *buf = malloc(n ? n : 1);
+    apr_array_header_t *m;
+    const aapi_flat_member_t *e;
+    int good;
+
+    memcpy(buf, s, n);
+    m = aapi_json_flat_parse(p, buf, n);
+    e = m ? aapi_flat_get(m, "s") : NULL;
+    good = m != NULL && (!want || (e && e->type == AAPI_FLAT_STRING
+                                   && strlen(e->str) == want_len
+                                   && memcmp(e->str, want, want_len) == 0));
+    free(buf);
+    return good;
+}
+
+#define FLAT_EXACT(lit) flat_exact(lit, sizeof(lit) - 1, NULL, 0)
+
+/* The string reader passes over plain bytes four at a time and stops at the
+ * others; a multi-byte UTF-8 sequence is checked once the string's end is
+ * found, and only a string may hold one (as any byte outside ASCII, a NUL
+ * anywhere else is a syntax error). */
+static void test_flat_string_edges(void)
+{
+    /* what is put at each position of strings of 0 to 11 plain bytes */
+    static const struct {
+        const char *text, *read;    /* NULL: refused */
+        const char *name;
+    } at[] = {
+        { "\\n", "\n", "an escape" },
+        { "\\u00e9", "\xc3\xa9", "a \\u escape" },
+        { "\\ud83d\\ude00", "\xf0\x9f\x98\x80", "a surrogate pair" },
+        { "\xc3\xa9", "\xc3\xa9", "a 2-byte character" },
+        { "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", "a 4-byte character" },
+        { "\x01", NULL, "a control character" },
+        { "\xff", NULL, "the byte 0xff" },
+        { "\xc0\xaf", NULL, "an overlong '/'" },
+        { "\xe0\x80\xaf", NULL, "an overlong 3-byte '/'" },
+        { "\xed\xa0\x80", NULL, "a UTF-8 surrogate" },
+        { "\xc3", NULL, "a 2-byte character cut short" },
+        { "\x80", NULL, "a lone continuation byte" },
+        { "\\\xc3\xa9", NULL, "a backslash before a 2-byte character" },
+    };
+    static const char plain[] = "abcdefghijk";
+    size_t i, len, k;
+    int bad;
+    char *text, *read;
+
+    for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        bad = 0;
+        for (len = 0; len < sizeof(plain); len++) {
+            for (k = 0; k <= len; k++) {
+                /* LEN plain bytes in all, K of them before it */
+                text = apr_psprintf(p, "{\"s\":\"%.*s%s%.*s\"}", (int)k,
+                                    plain, at[i].text, (int)(len - k),
+                                    plain + k);
+                read = at[i].read
+                       ? apr_psprintf(p, "%.*s%s%.*s", (int)k, plain,
+                                      at[i].read, (int)(len - k), plain + k)
+                       : NULL;
+                if (flat_exact(text, strlen(text), read,
+                               read ? strlen(read) : 0) != (read != NULL)) {
+                    bad = 1;
+                    diag("%s at %d of %d", at[i].name, (int)k, (int)len);
+                }
+            }
+        }
+        ok(!bad, apr_psprintf(p, "flat: %s at every place of strings of 0 "
+                              "to 11 bytes is %s", at[i].name,
+                              at[i].read ? "read" : "refused"));
+    }
+
+    /* a text that ends inside a string, each byte one after the other */
+    ok(!FLAT_EXACT("{\"s\":\"ab\\"), "flat: a text ending on a backslash");
+    ok(!FLAT_EXACT("{\"s\":\"ab\\\""), "flat: a text ending on an escaped quote");
+    ok(!FLAT_EXACT("{\"s\":\"ab\\u00e"), "flat: a text ending inside \\u");
+    ok(!FLAT_EXACT("{\"s\":\"\\u00e\"}"), "flat: \\u with three digits");
+    ok(!FLAT_EXACT("{\"s\":\"\\ud83d\\ude0\"}"),
+       "flat: a low surrogate with three digits");
+    ok(!FLAT_EXACT("{\"s\":\"ab\xc3"), "flat: a text ending inside a character");
+    ok(!FLAT_EXACT("{\"s\":\"abcd"), "flat: a text ending after four plain bytes");
+    ok(!FLAT_EXACT("{\"s\":\"abcdefgh"),
+       "flat: a text ending after eight plain bytes");
+    ok(FLAT_EXACT("{\"s\":\"abcd\"}"), "flat: a string ending the text but for '}'");
+
+    /* surrogates */
+    ok(flat_exact("{\"s\":\"\\uD83D\\uDE00\"}", 20, "\xf0\x9f\x98\x80", 4),
+       "flat: a surrogate pair in upper case");
+    ok(flat_exact("{\"s\":\"\\udbff\\udfff\"}", 20, "\xf4\x8f\xbf\xbf", 4),
+       "flat: the last surrogate pair is U+10FFFF");
+    ok(flat_exact("{\"s\":\"\\ud800\\udc00\"}", 20, "\xf0\x90\x80\x80", 4),
+       "flat: the first surrogate pair is U+10000");
+    ok(!FLAT_EXACT("{\"s\":\"\\ud83d\"}"), "flat: a high surrogate alone");
+    ok(!FLAT_EXACT("{\"s\":\"\\ud83dx\\ude00\"}"),
+       "flat: a high surrogate, a byte, then a low one");
+    ok(!FLAT_EXACT("{\"s\":\"\\ud83d\\u0041\"}"),
+       "flat: a high surrogate before a character that is not a low one");
+    ok(!FLAT_EXACT("{\"s\":\"\\ud83d\\ud83d\"}"), "flat: two high surrogates");
+
+    /* UTF-8 at the edges of its classes (RFC 3629 section 4) */
+    ok(FLAT_EXACT("{\"s\":\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf"
+                  "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"}"),
+       "flat: the first and last characters of each UTF-8 length");
+    ok(!FLAT_EXACT("{\"s\":\"\xc1\xbf\"}"), "flat: an overlong 2-byte character");
+    ok(!FLAT_EXACT("{\"s\":\"\xe0\x9f\xbf\"}"), "flat: an overlong 3-byte character");
+    ok(!FLAT_EXACT("{\"s\":\"\xf0\x8f\xbf\xbf\"}"),
+       "flat: an overlong 4-byte character");
+    ok(!FLAT_EXACT("{\"s\":\"\xf4\x90\x80\x80\"}"), "flat: a character past U+10FFFF");
+    ok(!FLAT_EXACT("{\"s\":\"\xf5\x80\x80\x80\"}"), "flat: the byte 0xf5");
+    ok(!FLAT_EXACT("{\"s\":\"\xe2\x82\"}"), "flat: a 3-byte character cut by the quote");
+    ok(!FLAT_EXACT("{\"\xff\":\"v\"}"), "flat: invalid UTF-8 in a name");
+    ok(FLAT_EXACT("{\"caf\xc3\xa9\":\"v\"}"), "flat: UTF-8 in a name");
+    ok(!FLAT_EXACT("{\"a\":[\"ok\",\"\xc0\xaf\"]}"),
+       "flat: invalid UTF-8 in an array of strings");
+    ok(!FLAT_EXACT("{\"a\":[\"ok\",1,\"\xc0\xaf\"]}"),
+       "flat: invalid UTF-8 in a mixed array");
+    ok(!FLAT_EXACT("{\"a\":{\"k\":\"\xc0\xaf\"}}"),
+       "flat: invalid UTF-8 in a nested object");
+
+    /* outside strings: a byte outside ASCII, or a NUL, is never JSON */
+    ok(!FLAT_EXACT("{\"s\":\"v\"}\xc3\xa9"), "flat: UTF-8 after the object");
+    ok(!FLAT_EXACT("\xef\xbb\xbf{\"s\":\"v\"}"), "flat: a byte order mark");
+    ok(!FLAT_EXACT("{\"s\":\xc3\xa9}"), "flat: UTF-8 as a value");
+    ok(!FLAT_EXACT("{\"s\":1\xc2\xa0}"), "flat: a no-break space after a number");
+    ok(!FLAT_EXACT("{\"s\":\"v\"}\0"), "flat: a NUL after the object");
+    ok(!FLAT_EXACT("\0{\"s\":\"v\"}"), "flat: a NUL before the object");
+    ok(!FLAT_EXACT("{\0\"s\":\"v\"}"), "flat: a NUL before a name");
+    ok(!FLAT_EXACT("{\"s\"\0:\"v\"}"), "flat: a NUL after a name");
+    ok(!FLAT_EXACT("{\"s\":1\0}"), "flat: a NUL after a number");
+    ok(!FLAT_EXACT("{\"s\":true\0}"), "flat: a NUL after a literal");
+    ok(!FLAT_EXACT("{\"s\":[1\0]}"), "flat: a NUL in an array");
+    ok(!FLAT_EXACT("{\"s\":\"a\0\"}"), "flat: a NUL in a string");
+    ok(!FLAT_EXACT("{\"s\0\":\"a\"}"), "flat: a NUL in a name");
+
+    /* unescaping from the first backslash: the bytes before it stay */
+    {
+        char text[] = "{\"s\":\"abcdefgh\\tij\\\\k\"}";
+        apr_array_header_t *m = aapi_json_flat_parse(p, text, sizeof(text) - 1);
+        const aapi_flat_member_t *e = m ? aapi_flat_get(m, "s") : NULL;
+        ok(e && !strcmp(e->str, "abcdefgh\tij\\k") && e->str == text + 6,
+           "flat in place: a string with escapes late in it");
+    }
+    {
+        apr_array_header_t *m = flat_of("{\"a\":[\"abcdefgh\\tij\",\"\\u00e9t\\u00e9\"]}");
+        const aapi_flat_member_t *e = m ? aapi_flat_get(m, "a") : NULL;
+        ok(e && e->type == AAPI_FLAT_STRINGS && e->strs->nelts == 2
+           && !strcmp(APR_ARRAY_IDX(e->strs, 0, const char *), "abcdefgh\tij")
+           && !strcmp(APR_ARRAY_IDX(e->strs, 1, const char *),
+                      "\xc3\xa9t\xc3\xa9"),
+           "flat: copied strings with escapes late and early");
+    }
+}
+
 /* Numbers: the claims' times (exp, nbf, iat) are read as integers; every
  * text JSON does not allow is refused, and an integer that does not fit in
  * 64 bits refuses the whole object, as jansson does. */
@@ -500,6 +660,7 @@ int main(void)
     test_merge_patch();
     test_envelopes();
     test_flat_strings();
+    test_flat_string_edges();
     test_flat_numbers();
     test_flat_structure();
     test_flat_in_place();
