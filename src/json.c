@@ -437,55 +437,50 @@ static const char *flat_string(flat_t *f)
  * Returns 0, or -1 when it is not a JSON number. */
 static int flat_number(flat_t *f, int *is_int, apr_int64_t *v)
 {
-    const char *start = f->s;
-    int neg = 0, digits = 0, overflow = 0;
+    const char *s = f->s, *end = f->end, *digits;
     apr_uint64_t acc = 0;
+    size_t n;
+    int neg = 0;
 
     *is_int = 1;
-    if (f->s < f->end && *f->s == '-') {
+    if (s < end && *s == '-') {
         neg = 1;
-        f->s++;
+        s++;
     }
-    if (f->s < f->end && *f->s == '0') {
-        f->s++;
-        digits = 1;
+    /* the integer part, accumulated as it is read: ACC is exact up to 19
+     * digits (below 10^19 < 2^64) and only ever used that far; past that
+     * it may wrap, which unsigned arithmetic allows */
+    digits = s;
+    while (s < end && *s >= '0' && *s <= '9') {
+        acc = acc * 10 + (apr_uint64_t)(*s - '0');
+        s++;
     }
-    else {
-        /* ACC never passes 2^63 (the magnitude of INT64_MIN): a digit that
-         * would take it past sets OVERFLOW and leaves it, so it never wraps */
-        const apr_uint64_t limit = (apr_uint64_t)APR_INT64_MAX + 1;
-        while (f->s < f->end && *f->s >= '0' && *f->s <= '9') {
-            apr_uint64_t d = (apr_uint64_t)(*f->s - '0');
-            if (overflow || acc > (limit - d) / 10) {
-                overflow = 1;
-            }
-            else {
-                acc = acc * 10 + d;
-            }
-            f->s++;
-            digits++;
-        }
-    }
-    if (!digits) {
+    n = (size_t)(s - digits);
+    if (n == 0 || (n > 1 && *digits == '0')) {
         return -1;
     }
-    if (f->s < f->end && *f->s == '.') {
+    if (s < end && *s == '.') {
         *is_int = 0;
-        f->s++;
-        if (f->s >= f->end || *f->s < '0' || *f->s > '9') return -1;
-        while (f->s < f->end && *f->s >= '0' && *f->s <= '9') f->s++;
+        s++;
+        if (s >= end || *s < '0' || *s > '9') return -1;
+        while (s < end && *s >= '0' && *s <= '9') s++;
     }
-    if (f->s < f->end && (*f->s == 'e' || *f->s == 'E')) {
+    if (s < end && (*s == 'e' || *s == 'E')) {
         *is_int = 0;
-        f->s++;
-        if (f->s < f->end && (*f->s == '+' || *f->s == '-')) f->s++;
-        if (f->s >= f->end || *f->s < '0' || *f->s > '9') return -1;
-        while (f->s < f->end && *f->s >= '0' && *f->s <= '9') f->s++;
+        s++;
+        if (s < end && (*s == '+' || *s == '-')) s++;
+        if (s >= end || *s < '0' || *s > '9') return -1;
+        while (s < end && *s >= '0' && *s <= '9') s++;
     }
+    f->s = (char *)s;
     if (*is_int) {
-        /* integers outside 64 bits are refused, as jansson does */
-        if (overflow || acc > (apr_uint64_t)APR_INT64_MAX + (apr_uint64_t)neg
-            || f->s - start > 20) {
+        /* integers outside 64 bits are refused, as jansson does: up to 18
+         * digits always fit, 20 never; 19 fit up to 2^63 - 1, or 2^63 for
+         * a negative one, and digit strings of one length compare as
+         * their values do */
+        if (n > 19 || (n == 19 && memcmp(digits, neg ? "9223372036854775808"
+                                                      : "9223372036854775807",
+                                         19) > 0)) {
             return -1;
         }
         *v = neg ? (apr_int64_t)(0 - acc) : (apr_int64_t)acc;

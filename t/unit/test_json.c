@@ -503,17 +503,34 @@ static void test_flat_numbers(void)
         { "1768473000", 1768473000 },
         { "9223372036854775807", APR_INT64_MAX },
         { "-9223372036854775808", APR_INT64_MIN },
+        /* 18 digits, and 19 below the bounds */
+        { "999999999999999999", APR_INT64_C(999999999999999999) },
+        { "-999999999999999999", -APR_INT64_C(999999999999999999) },
+        { "1000000000000000000", APR_INT64_C(1000000000000000000) },
+        { "1234567890123456789", APR_INT64_C(1234567890123456789) },
+        { "9223372036854775806", APR_INT64_MAX - 1 },
+        { "-9223372036854775807", -APR_INT64_MAX },
+        { "8999999999999999999", APR_INT64_C(8999999999999999999) },
     };
     static const char *const reals[] = {
         "1.5", "-0.25", "1e3", "1E+3", "2e-1", "0.0", "10.5e2",
+        "9223372036854775808.0", "-9223372036854775809e0",
+        "99999999999999999999.5", "18446744073709551616E-1",
     };
     static const char *const bad[] = {
         "-", "+1", "01", "-01", ".5", "1.", "1e", "1e+", "1.e3", "0x10",
         "9223372036854775808", "-9223372036854775809",
         "99999999999999999999", "1 2", "1-", "--1", "Infinity", "NaN",
+        "00", "-00", "0123456789012345678", "9223372036854775810",
+        "9300000000000000000", "-9300000000000000000",
+        /* 20 digits and more: 2^64 and 2^65 are 0 modulo 2^64 */
+        "10000000000000000000", "18446744073709551615",
+        "18446744073709551616", "-18446744073709551616",
+        "36893488147419103232", "100000000000000000000",
     };
     apr_int64_t v;
     size_t i;
+    char *huge;
 
     for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
         v = 42;
@@ -529,6 +546,15 @@ static void test_flat_numbers(void)
         ok(flat_num(bad[i], &v) == -1,
            apr_psprintf(p, "flat: %s is refused", bad[i]));
     }
+
+    /* a thousand digits: an integer is refused, a real read as a number */
+    huge = apr_palloc(p, 1004);
+    memset(huge, '7', 1000);
+    huge[1000] = '\0';
+    ok(flat_num(huge, &v) == -1, "flat: an integer of 1000 digits is refused");
+    memcpy(huge + 1000, ".5", 3);
+    ok(flat_num(huge, &v) == AAPI_FLAT_OTHER,
+       "flat: a real of 1000 digits is a number, not an integer");
 }
 
 /* Returns LEVELS arrays nested in one another around 1, as member "a". */
