@@ -235,6 +235,7 @@ typedef struct {
     apr_pool_t *p;
     char *s, *end;            /* the cursor and the end of the text */
     int copy;                 /* 1: strings are copied, the text stays */
+    size_t len;               /* the length of the string read last */
 } flat_t;
 
 /* Skips white space. */
@@ -304,9 +305,9 @@ static const unsigned char str_special[256] = {
 };
 
 /* Unescapes the string whose text is [START, END), with its first backslash
- * at ESC; returns it, or NULL when an escape is not valid. In place unless
- * F->copy (see flat_string); what comes before ESC stays where it is, or is
- * copied once. */
+ * at ESC; returns it (its length in F->len), or NULL when an escape is not
+ * valid. In place unless F->copy (see flat_string); what comes before ESC
+ * stays where it is, or is copied once. */
 static char *flat_unescape(flat_t *f, char *start, char *esc, char *end)
 {
     char *out, *o, *s;
@@ -358,13 +359,15 @@ static char *flat_unescape(flat_t *f, char *start, char *esc, char *end)
         }
     }
     *o = '\0';
+    f->len = (size_t)(o - out);
     return out;
 }
 
 /* Reads a string at the cursor (on its opening quote); returns it unescaped,
- * or NULL. In place unless F->copy: the string is unescaped where it stands
- * (never longer than its text) and ended with a NUL where its closing quote
- * was; else it is copied from the pool and the text is left as it is.
+ * or NULL, and sets F->len to its length. In place unless F->copy: the
+ * string is unescaped where it stands (never longer than its text) and
+ * ended with a NUL where its closing quote was; else it is copied from the
+ * pool and the text is left as it is.
  *
  * Only a string may hold bytes outside ASCII (anywhere else such a byte,
  * and a NUL, is a syntax error), so the UTF-8 check is made here, and only
@@ -425,9 +428,9 @@ static const char *flat_string(flat_t *f)
     if (esc) {
         return flat_unescape(f, start, (char *)esc, (char *)c);
     }
+    f->len = (size_t)((const char *)c - start);
     if (f->copy) {
-        return apr_pstrmemdup(f->p, start,
-                              (apr_size_t)((const char *)c - start));
+        return apr_pstrmemdup(f->p, start, f->len);
     }
     *(char *)c = '\0';
     return start;
@@ -658,11 +661,27 @@ static int flat_value(flat_t *f, aapi_flat_member_t *m)
     }
 }
 
+/* Returns one bit of 64 for member name NAME (LEN bytes), from its length
+ * and its first and last bytes: two names of different bits differ, so a
+ * new name needs comparing only with those of its bit. (The names of the
+ * claims this module writes have twelve different bits.) */
+static apr_uint64_t name_bit(const char *name, size_t len)
+{
+    unsigned int h = 0;
+
+    if (len > 0) {
+        h = (unsigned int)(unsigned char)name[0] * 3
+            + (unsigned char)name[len - 1] + (unsigned int)len;
+    }
+    return APR_UINT64_C(1) << (h & 63);
+}
+
 apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, char *buf,
                                          size_t len)
 {
     flat_t f;
     apr_array_header_t *members;
+    apr_uint64_t seen = 0, bit;   /* the name_bit of each name read */
     int i;
 
     /* no check of the whole text for NUL and UTF-8 first: outside a string
@@ -689,13 +708,16 @@ apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, char *buf,
             if (!(name = flat_string(&f)) || members->nelts >= FLAT_MAX_MEMBERS) {
                 return NULL;
             }
-            for (i = 0; i < members->nelts; i++) {
-                const char *other =
-                    APR_ARRAY_IDX(members, i, aapi_flat_member_t).name;
-                if (other[0] == name[0] && !strcmp(other, name)) {
-                    return NULL;
+            bit = name_bit(name, f.len);
+            if (seen & bit) {
+                for (i = 0; i < members->nelts; i++) {
+                    if (!strcmp(APR_ARRAY_IDX(members, i,
+                                              aapi_flat_member_t).name, name)) {
+                        return NULL;
+                    }
                 }
             }
+            seen |= bit;
             m = apr_array_push(members);
             memset(m, 0, sizeof(*m));
             m->name = name;

@@ -624,6 +624,63 @@ static void test_flat_structure(void)
        "flat: 100000 levels are refused (the reader's recursion is bounded)");
 }
 
+/* Duplicate names: a name is compared only with those of its bit (from its
+ * length and first and last bytes); names that share one must still be
+ * told apart, and a duplicate found however late it differs. */
+static void test_flat_duplicates(void)
+{
+    static const char middle[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+-";
+    apr_array_header_t *m;
+    char *many;
+    int i;
+
+    ok(flat_of("{\"aXb\":1,\"aYb\":2,\"a\\u0058b\":3}") == NULL,
+       "flat: a duplicate among names of one length, first and last byte");
+    m = flat_of("{\"aXb\":1,\"aYb\":2,\"aZb\":3}");
+    ok(m && m->nelts == 3 && aapi_flat_get(m, "aYb")->num == 2,
+       "flat: names of one length, first and last byte that differ");
+    ok(flat_of("{\"abcdefghijklmnop\":1,\"abcdefghijklmnop\":2}") == NULL,
+       "flat: a long name twice");
+    m = flat_of("{\"abcdefghijklmnop\":1,\"abcdefghXjklmnop\":2}");
+    ok(m && m->nelts == 2, "flat: long names that differ in the middle");
+    m = flat_of("{\"abcdefghijklmnop\":1,\"abcdefghijklmnoq\":2}");
+    ok(m && m->nelts == 2, "flat: long names that differ in their last byte");
+    ok(flat_of("{\"\":1,\"a\":2,\"\":3}") == NULL, "flat: the empty name twice");
+    m = flat_of("{\"\":1,\"a\":2}");
+    ok(m && m->nelts == 2 && aapi_flat_get(m, "")->num == 1,
+       "flat: the empty name once");
+    ok(flat_of("{\"\\u00e9\":1,\"\xc3\xa9\":2}") == NULL,
+       "flat: a name escaped and the same name in UTF-8");
+    ok(flat_of("{\"email\":1,\"email_verified\":true,\"email\":2}") == NULL,
+       "flat: a duplicate after a name it is a prefix of");
+    ok(flat_of("{\"iss\":\"a\",\"aud\":\"b\",\"sub\":\"c\",\"iat\":1,\"nbf\":1,"
+               "\"exp\":1,\"jti\":\"d\",\"sid\":\"e\",\"role\":\"f\","
+               "\"email\":\"g\",\"email_verified\":false,\"username\":\"h\","
+               "\"sub\":\"i\"}") == NULL,
+       "flat: a duplicate claim after all the others");
+
+    /* 64 names of one bit, all different; then the same with the first
+     * name again at the end, and with the last name twice */
+    many = apr_pstrdup(p, "{");
+    for (i = 0; i < 64; i++) {
+        many = apr_psprintf(p, "%s%s\"a%cb\":%d", many, i ? "," : "",
+                            middle[i], i);
+    }
+    m = flat_of(apr_pstrcat(p, many, "}", NULL));
+    ok(m && m->nelts == 64 && aapi_flat_get(m, "a-b")->num == 63,
+       "flat: 64 different names of one bit");
+    many = apr_pstrdup(p, "{");
+    for (i = 0; i < 63; i++) {
+        many = apr_psprintf(p, "%s%s\"a%cb\":%d", many, i ? "," : "",
+                            middle[i], i);
+    }
+    ok(flat_of(apr_pstrcat(p, many, ",\"a0b\":0}", NULL)) == NULL,
+       "flat: the first of 63 names of one bit again as the 64th");
+    ok(flat_of(apr_pstrcat(p, many, ",\"a+b\":0}", NULL)) == NULL,
+       "flat: the last of 63 names of one bit again as the 64th");
+}
+
 /* The reader changes the text in place: names, nested objects and arrays
  * read twice must still come out right. */
 static void test_flat_in_place(void)
@@ -689,6 +746,7 @@ int main(void)
     test_flat_string_edges();
     test_flat_numbers();
     test_flat_structure();
+    test_flat_duplicates();
     test_flat_in_place();
     return done();
 }
