@@ -48,6 +48,8 @@ char *aapi_jwt_sign(apr_pool_t *p, const aapi_key_t *key,
 
     header = apr_psprintf(p, "{\"alg\":\"%s\",\"typ\":\"JWT\"}",
                           aapi_alg_name(aapi_key_alg(key)));
+    /* in the order of claim_names (below): verify looks for each claim
+     * first where this order puts it */
     if (c->iss) aapi_json_set_str(claims, "iss", c->iss);
     if (c->aud) aapi_json_set_str(claims, "aud", c->aud);
     aapi_json_set_str(claims, "sub", c->sub);
@@ -104,13 +106,10 @@ static unsigned char *decode_segment(apr_pool_t *p, const char *start,
     return buf;
 }
 
-/* Reads NumericDate claim NAME of M into *OUT; returns 1 when present, 0
- * when absent, -1 when it is not an integer. */
-static int numeric_date(const apr_array_header_t *m, const char *name,
-                        apr_int64_t *out)
+/* Reads NumericDate claim E (NULL when absent) into *OUT; returns 1 when
+ * present, 0 when absent, -1 when it is not an integer. */
+static int numeric_date(const aapi_flat_member_t *e, apr_int64_t *out)
 {
-    const aapi_flat_member_t *e = aapi_flat_get(m, name);
-
     if (!e) {
         return 0;
     }
@@ -140,13 +139,10 @@ static int audience_matches(const aapi_flat_member_t *aud, const char *want)
     return 0;
 }
 
-/* Sets *OUT to string claim NAME of M (NULL when absent or null); returns
- * -1 when it has another type, else 0. */
-static int string_claim(const apr_array_header_t *m, const char *name,
-                        const char **out)
+/* Sets *OUT to string claim E (NULL when absent or null); returns -1 when
+ * it has another type, else 0. */
+static int string_claim(const aapi_flat_member_t *e, const char **out)
 {
-    const aapi_flat_member_t *e = aapi_flat_get(m, name);
-
     *out = NULL;
     if (!e || e->type == AAPI_FLAT_NULL) {
         return 0;
@@ -156,6 +152,43 @@ static int string_claim(const apr_array_header_t *m, const char *name,
     }
     *out = e->str;
     return 0;
+}
+
+/* The claims verify reads, in the order aapi_jwt_sign writes them. */
+enum {
+    C_ISS, C_AUD, C_SUB, C_IAT, C_NBF, C_EXP, C_JTI, C_SID, C_ROLE, C_EMAIL,
+    C_EMAIL_VERIFIED, C_USERNAME, C_COUNT
+};
+static const char *const claim_names[C_COUNT] = {
+    "iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "role", "email",
+    "email_verified", "username"
+};
+
+/* Sets FOUND[k] to the member of M named claim_names[k], or NULL. Each is
+ * looked for first at the member after the last one found there: in a
+ * token of this module it is there, one comparison, and aapi_flat_get's
+ * walk through the members (half of them on average for a claim that is
+ * there, all for one that is not) is left for a claim that is absent or
+ * out of that order. Names are unique, so either way it is the same
+ * member. */
+static void find_claims(const apr_array_header_t *m,
+                        const aapi_flat_member_t **found)
+{
+    int k, at = 0;
+
+    for (k = 0; k < C_COUNT; k++) {
+        const aapi_flat_member_t *e = NULL;
+        if (at < m->nelts) {
+            e = &APR_ARRAY_IDX(m, at, aapi_flat_member_t);
+        }
+        if (e && !strcmp(e->name, claim_names[k])) {
+            at++;
+        }
+        else {
+            e = aapi_flat_get(m, claim_names[k]);
+        }
+        found[k] = e;
+    }
 }
 
 /* The checks of aapi_jwt_verify, in order; characters outside base64url are
@@ -169,7 +202,7 @@ static aapi_jwt_err_t verify(apr_pool_t *p, const aapi_key_t *key,
     size_t hlen, plen, slen, maclen;
     unsigned char mac[EVP_MAX_MD_SIZE];
     const apr_array_header_t *h, *c;
-    const aapi_flat_member_t *alg, *typ, *aud, *ev;
+    const aapi_flat_member_t *alg, *typ, *cl[C_COUNT];
     const char *own;
     apr_int64_t exp = 0, nbf = 0, iat = 0;
     int has_exp, has_nbf, has_iat, verified = 0;
@@ -233,9 +266,10 @@ signature:
     if (!pay || !(c = aapi_json_flat_parse(p, (char *)pay, plen))) {
         return AAPI_JWT_BAD_PAYLOAD;
     }
-    if ((has_exp = numeric_date(c, "exp", &exp)) < 0
-        || (has_nbf = numeric_date(c, "nbf", &nbf)) < 0
-        || (has_iat = numeric_date(c, "iat", &iat)) < 0) {
+    find_claims(c, cl);
+    if ((has_exp = numeric_date(cl[C_EXP], &exp)) < 0
+        || (has_nbf = numeric_date(cl[C_NBF], &nbf)) < 0
+        || (has_iat = numeric_date(cl[C_IAT], &iat)) < 0) {
         return AAPI_JWT_BAD_PAYLOAD;
     }
     if (!has_exp) {
@@ -249,21 +283,20 @@ signature:
         return AAPI_JWT_NOT_YET;
     }
     memset(out, 0, sizeof(*out));
-    if (string_claim(c, "iss", &out->iss) < 0
-        || string_claim(c, "sub", &out->sub) < 0
-        || string_claim(c, "sid", &out->sid) < 0
-        || string_claim(c, "jti", &out->jti) < 0
-        || string_claim(c, "role", &out->role) < 0
-        || string_claim(c, "email", &out->email) < 0
-        || string_claim(c, "username", &out->username) < 0) {
+    if (string_claim(cl[C_ISS], &out->iss) < 0
+        || string_claim(cl[C_SUB], &out->sub) < 0
+        || string_claim(cl[C_SID], &out->sid) < 0
+        || string_claim(cl[C_JTI], &out->jti) < 0
+        || string_claim(cl[C_ROLE], &out->role) < 0
+        || string_claim(cl[C_EMAIL], &out->email) < 0
+        || string_claim(cl[C_USERNAME], &out->username) < 0) {
         return AAPI_JWT_BAD_PAYLOAD;
     }
     if (check->issuer && (!out->iss || strcmp(out->iss, check->issuer) != 0)) {
         return AAPI_JWT_BAD_ISSUER;
     }
-    aud = aapi_flat_get(c, "aud");
     if (check->audience) {
-        if (!aud || !audience_matches(aud, check->audience)) {
+        if (!cl[C_AUD] || !audience_matches(cl[C_AUD], check->audience)) {
             return AAPI_JWT_BAD_AUDIENCE;
         }
         out->aud = check->audience;
@@ -271,11 +304,11 @@ signature:
     if (!out->sub || !out->sid) {
         return AAPI_JWT_MISSING_CLAIM;
     }
-    if ((ev = aapi_flat_get(c, "email_verified"))) {
-        if (ev->type != AAPI_FLAT_BOOL) {
+    if (cl[C_EMAIL_VERIFIED]) {
+        if (cl[C_EMAIL_VERIFIED]->type != AAPI_FLAT_BOOL) {
             return AAPI_JWT_BAD_PAYLOAD;
         }
-        out->email_verified = ev->boolean;
+        out->email_verified = cl[C_EMAIL_VERIFIED]->boolean;
     }
     out->exp = exp;
     out->nbf = has_nbf ? nbf : 0;

@@ -714,6 +714,142 @@ static void test_claims(void)
     refused(WITH(extra, s), AAPI_JWT_BAD_PAYLOAD, "payload with invalid UTF-8");
 }
 
+/* Returns 1 when A and B hold the same claims. */
+static int same_claims(const aapi_claims_t *a, const aapi_claims_t *b)
+{
+    const char *const sa[] = { a->iss, a->aud, a->sub, a->sid, a->jti,
+                               a->role, a->email, a->username };
+    const char *const sb[] = { b->iss, b->aud, b->sub, b->sid, b->jti,
+                               b->role, b->email, b->username };
+    size_t i;
+
+    for (i = 0; i < sizeof(sa) / sizeof(sa[0]); i++) {
+        if ((sa[i] == NULL) != (sb[i] == NULL)
+            || (sa[i] && strcmp(sa[i], sb[i]) != 0)) {
+            return 0;
+        }
+    }
+    return a->email_verified == b->email_verified && a->iat == b->iat
+           && a->nbf == b->nbf && a->exp == b->exp;
+}
+
+/* verify looks for each claim first where this module's tokens have it:
+ * claims in any other order, among other members or with some absent are
+ * read all the same. */
+static void test_claim_order(void)
+{
+    /* in the order aapi_jwt_sign writes them */
+    static const char *const frag[] = {
+        "\"iss\":\"" ISS "\"", "\"aud\":\"" AUD "\"", "\"sub\":\"u1\"",
+        "\"iat\":1700000000", "\"nbf\":1700000000", "\"exp\":1700000900",
+        "\"jti\":\"j1\"", "\"sid\":\"s1\"", "\"role\":\"user\"",
+        "\"email\":\"ann@example.com\"", "\"email_verified\":true",
+        "\"username\":\"ann_1\""
+    };
+    enum { N = sizeof(frag) / sizeof(frag[0]) };
+    static const struct { int order[N + 1]; const char *name; } cases[] = {
+        { { 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, -1 }, "in reverse order" },
+        { { 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, -1 }, "in swapped pairs" },
+        { { 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 1, -1 },
+          "with iss and aud last" },
+        { { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 },
+          "with other members between them" },
+        { { 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 12 },
+          "with aud last and other members between them" },
+    };
+    aapi_claims_t want, got;
+    char *body;
+    size_t i;
+    int k;
+
+    /* the order is aapi_jwt_sign's: verify finds each claim at once */
+    {
+        aapi_claims_t in = {
+            ISS, AUD, "u1", "s1", "j1", "user", "ann@example.com", "ann_1", 1,
+            NOW, NOW, NOW + 900, NULL
+        };
+        const char *json = payload_json(p, aapi_jwt_sign(p, key256, &in));
+        const char *at = json, *next;
+        int in_order = 1;
+
+        for (k = 0; k < N && in_order; k++) {
+            next = strstr(json, apr_pstrmemdup(p, frag[k],
+                                               strchr(frag[k], ':') - frag[k]));
+            in_order = next && next >= at;
+            at = next;
+        }
+        ok(in_order, "aapi_jwt_sign writes the claims in the order verify "
+                     "looks for them");
+    }
+
+    body = "{";
+    for (k = 0; k < N; k++) {
+        body = apr_pstrcat(p, body, k ? "," : "", frag[k], NULL);
+    }
+    body = apr_pstrcat(p, body, "}", NULL);
+    is_int(verify_with(key256, token(HDR, body), &check, &want), AAPI_JWT_OK,
+           "claims in the order aapi_jwt_sign writes them verify");
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int between = cases[i].order[N] == 12;
+
+        body = "{";
+        for (k = 0; k < N; k++) {
+            body = apr_pstrcat(p, body, k ? "," : "",
+                               between ? apr_psprintf(p, "\"x%d\":%d,", k, k)
+                                       : "",
+                               frag[cases[i].order[k]], NULL);
+        }
+        body = apr_pstrcat(p, body, "}", NULL);
+        memset(&got, 0, sizeof(got));
+        ok(verify_with(key256, token(HDR, body), &check, &got) == AAPI_JWT_OK
+           && same_claims(&got, &want),
+           apr_psprintf(p, "claims %s are read the same", cases[i].name));
+    }
+
+    /* absent claims, each alone and all the optional ones together */
+    for (k = 0; k < N; k++) {
+        aapi_jwt_err_t rc;
+        int j;
+
+        body = "{";
+        for (j = 0; j < N; j++) {
+            if (j != k) {
+                body = apr_pstrcat(p, body, body[1] ? "," : "", frag[j], NULL);
+            }
+        }
+        body = apr_pstrcat(p, body, "}", NULL);
+        memset(&got, 0, sizeof(got));
+        rc = verify_with(key256, token(HDR, body), &check, &got);
+        switch (k) {
+        case 0:  ok(rc == AAPI_JWT_BAD_ISSUER, "iss absent, in order"); break;
+        case 1:  ok(rc == AAPI_JWT_BAD_AUDIENCE, "aud absent, in order"); break;
+        case 2:  ok(rc == AAPI_JWT_MISSING_CLAIM, "sub absent, in order"); break;
+        case 5:  ok(rc == AAPI_JWT_MISSING_CLAIM, "exp absent, in order"); break;
+        case 7:  ok(rc == AAPI_JWT_MISSING_CLAIM, "sid absent, in order"); break;
+        default:
+            ok(rc == AAPI_JWT_OK && !strcmp(got.sub, "u1")
+               && !strcmp(got.sid, "s1") && got.exp == 1700000900
+               && (k == 6 ? !got.jti : !strcmp(got.jti, "j1"))
+               && (k == 8 ? !got.role : !strcmp(got.role, "user"))
+               && (k == 10 ? got.email_verified == 0 : got.email_verified == 1)
+               && (k == 11 ? !got.username : !strcmp(got.username, "ann_1")),
+               apr_psprintf(p, "claims read with %s absent, in order",
+                            frag[k]));
+        }
+    }
+    body = apr_pstrcat(p, "{", frag[2], ",", frag[5], ",", frag[7], "}", NULL);
+    {
+        aapi_jwt_check_t open = { NULL, NULL, NOW, LEEWAY };
+        memset(&got, 0, sizeof(got));
+        ok(verify_with(key256, token(HDR, body), &open, &got) == AAPI_JWT_OK
+           && !strcmp(got.sub, "u1") && !strcmp(got.sid, "s1")
+           && got.exp == 1700000900 && !got.iss && !got.jti && !got.role
+           && !got.email && !got.username && got.iat == 0 && got.nbf == 0,
+           "only sub, exp and sid: the others read as absent");
+    }
+}
+
 int main(void)
 {
     p = tap_init();
@@ -730,5 +866,6 @@ int main(void)
     test_syntax();
     test_length();
     test_claims();
+    test_claim_order();
     return done();
 }
