@@ -20,7 +20,8 @@ int aapi_b64url_charset_ok(const char *s, size_t n, char extra);
 size_t aapi_b64url_enclen(size_t len);
 
 /* Decodes strict base64url (no padding, no white space, canonical trailing
- * bits) into OUT (room for inlen*3/4+1); returns 0 and sets *outlen, or -1. */
+ * bits) into OUT (room for inlen*3/4+1, all of which it may write); returns
+ * 0 and sets *outlen, or -1. */
 int aapi_b64url_decode(unsigned char *out, size_t *outlen,
                        const char *in, size_t inlen);
 

@@ -134,18 +134,19 @@ static int ref_decode(const char *in, size_t n, unsigned char *out)
     return bits == 0 ? o : -1;
 }
 
-/* Every byte value in every position of inputs of 1 to 9 characters (each
- * the same valid digits around it): the table decoder agrees with the
- * reference on what it accepts and on every byte it gives. */
+/* Every byte value in every position of inputs of 1 to 19 characters
+ * (each the same valid digits around it; two steps of eight, one of four,
+ * and each tail): the table decoder agrees with the reference on what it
+ * accepts and on every byte it gives. */
 static void test_b64url_exhaustive(void)
 {
-    static const char fill[] = "QUJDREVGR0hJ";   /* valid, zero tail bits */
-    char in[16];
-    unsigned char a[16], b[16];
+    static const char fill[] = "QUJDREVGR0hJSktMTU5PUFFS";  /* valid digits */
+    char in[24];
+    unsigned char a[24], b[24];
     size_t len, pos, outlen;
     int c, bad = 0, checked = 0, refused_n = 0;
 
-    for (len = 1; len <= 9; len++) {
+    for (len = 1; len <= 19; len++) {
         for (pos = 0; pos < len; pos++) {
             for (c = 0; c < 256; c++) {
                 int want, got;
@@ -168,6 +169,47 @@ static void test_b64url_exhaustive(void)
     ok(bad == 0, apr_psprintf(p, "decode agrees with a bit-by-bit reference "
                               "on %d inputs (%d refused by both); %d differ",
                               checked, refused_n, bad));
+}
+
+/* The decoder writes its output in whole 4-byte words: never more than
+ * the room util.h asks for (inlen*3/4+1 bytes), whatever the length. */
+static void test_b64url_room(void)
+{
+    static const char digits[] =
+        "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
+    unsigned char out[64 + 8], want[64];
+    size_t len, room, outlen, k;
+    int bad = 0;
+
+    for (len = 0; len <= 64; len++) {
+        char in[65];
+        int n;
+        if (len % 4 == 1) {
+            continue;
+        }
+        memcpy(in, digits, len);
+        if (len % 4 != 0) {
+            in[len - 1] = 'A';          /* zero trailing bits */
+        }
+        n = ref_decode(in, len, want);
+        room = len * 3 / 4 + 1;
+        memset(out, 0xa5, sizeof(out));
+        outlen = 99;
+        if (n < 0 || aapi_b64url_decode(out, &outlen, in, len) != 0
+            || outlen != (size_t)n || memcmp(out, want, outlen) != 0) {
+            bad = 1;
+            diag("length %d: not decoded as the reference does", (int)len);
+        }
+        for (k = room; k < sizeof(out); k++) {
+            if (out[k] != 0xa5) {
+                bad = 1;
+                diag("length %d: byte %d past the room written", (int)len,
+                     (int)k);
+                break;
+            }
+        }
+    }
+    ok(!bad, "decode of 0 to 64 characters writes within inlen*3/4+1 bytes");
 }
 
 /* ==== randomness ==== */
@@ -442,6 +484,7 @@ int main(void)
     p = tap_init();
     test_b64url();
     test_b64url_exhaustive();
+    test_b64url_room();
     test_random();
     test_compare_hash();
     test_time();
