@@ -247,6 +247,23 @@ static void flat_ws(flat_t *f)
     }
 }
 
+/* Skips white space and then the byte C; returns 1, or 0 when the next
+ * byte is not C. The byte is looked at first: compact JSON has no white
+ * space. */
+static APR_INLINE int flat_skip(flat_t *f, char c)
+{
+    if (f->s < f->end && *f->s == c) {
+        f->s++;
+        return 1;
+    }
+    flat_ws(f);
+    if (f->s < f->end && *f->s == c) {
+        f->s++;
+        return 1;
+    }
+    return 0;
+}
+
 /* Returns the value of hex digit C, or -1. */
 static int hexval(char c)
 {
@@ -691,15 +708,10 @@ apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, char *buf,
     f.s = buf;
     f.end = buf + len;
     members = apr_array_make(p, 16, sizeof(aapi_flat_member_t));
-    flat_ws(&f);
-    if (f.s >= f.end || *f.s++ != '{') {
+    if (!flat_skip(&f, '{')) {
         return NULL;
     }
-    flat_ws(&f);
-    if (f.s < f.end && *f.s == '}') {
-        f.s++;
-    }
-    else {
+    if (!flat_skip(&f, '}')) {
         for (;;) {
             aapi_flat_member_t *m;
             const char *name;
@@ -721,17 +733,13 @@ apr_array_header_t *aapi_json_flat_parse(apr_pool_t *p, char *buf,
             m = apr_array_push(members);
             memset(m, 0, sizeof(*m));
             m->name = name;
-            flat_ws(&f);
-            if (f.s >= f.end || *f.s++ != ':' || flat_value(&f, m) != 0) {
+            if (!flat_skip(&f, ':') || flat_value(&f, m) != 0) {
                 return NULL;
             }
-            flat_ws(&f);
-            if (f.s < f.end && *f.s == ',') {
-                f.s++;
+            if (flat_skip(&f, ',')) {
                 continue;
             }
-            if (f.s < f.end && *f.s == '}') {
-                f.s++;
+            if (flat_skip(&f, '}')) {
                 break;
             }
             return NULL;

@@ -592,6 +592,15 @@ static void test_flat_structure(void)
     m = flat_of(" \t\r\n{ \"s\" :\n\"v\" , \"t\" : 1 }\n ");
     ok(m && m->nelts == 2 && !strcmp(aapi_flat_get(m, "s")->str, "v"),
        "flat: white space around every token");
+    ok(FLAT_EXACT("\n{\r\"s\"\t:\"v\" ,\"t\":1\n}\t"),
+       "flat: white space at both ends of a text of its exact size");
+    ok(FLAT_EXACT("{ }") && FLAT_EXACT("{}"), "flat: the empty object, with "
+       "and without white space");
+    ok(!FLAT_EXACT("{\"s\":\"v\" ") && !FLAT_EXACT("{\"s\" ")
+       && !FLAT_EXACT("{ ") && !FLAT_EXACT(" "),
+       "flat: texts ending in white space where a token must follow");
+    ok(!FLAT_EXACT("{\"s\":\"v\"\f}") && !FLAT_EXACT("{\"s\"\v:1}"),
+       "flat: form feed and vertical tab are not JSON white space");
     m = flat_of("{\"t\":true,\"f\":false,\"n\":null}");
     e = m ? aapi_flat_get(m, "t") : NULL;
     ok(e && e->type == AAPI_FLAT_BOOL && e->boolean == 1, "flat: true");
