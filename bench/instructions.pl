@@ -9,15 +9,22 @@
 # tell httpd's share from the module's, (a) with (b)'s header and in a
 # section of its own. See bench/README.md.
 #
-# Each scenario runs twice under callgrind: start, one warm-up request of the
-# scenario, stop; and start, the same warm-up, N more requests on the same
-# keep-alive connection, stop. Per request = (Ir(N) - Ir(warm-up)) / N:
-# start-up, the warm-up (first sight of a token, the Basic hash) and
-# shut-down cancel out; only ap_process_connection is counted at all.
+# Each scenario runs once under callgrind, started with its instrumentation
+# off (--instr-atstart=no), so that start-up, the set-up (the logins that
+# mint (b-fresh)'s tokens, (b-moved)'s logouts), one warm-up request of the
+# scenario and shut-down are not counted. The instrumentation is switched
+# on for the N measured requests only (vgdb "instrumentation on|off", what
+# callgrind_control -i sends: once around all N, or for (b-moved) around
+# each request after its logout), always while httpd waits for the next
+# request on the keep-alive connection (asleep in a system call, read from
+# /proc), so that the dump holds N whole requests and nothing else; each
+# measured request is sent only once httpd waits for it. Per request = Ir
+# of the dump / N.
 #
 #   BENCH_N         requests per measured run (200)
 #   BENCH_TIMEOUT   whole run, seconds (900)
-#   BENCH_KEEP=1    keep the temporary ServerRoot (callgrind files in out/)
+#   BENCH_KEEP=1    keep the temporary ServerRoot (callgrind files in out/:
+#                   callgrind.<scenario>.1 holds the measured requests)
 use strict;
 use warnings;
 use FindBin;
@@ -26,7 +33,7 @@ use AapiBench qw(say_ die_ with_deadline make_root as_user_prefix remove_root fr
                  write_conf start_process stop_process wait_listening http_open
                  http_req register_user login_user basic_header results_write
                  check_status);
-use Time::HiRes qw(time);
+use Time::HiRes qw(time sleep);
 
 my $N       = $ENV{BENCH_N}       || 200;
 my $TIMEOUT = $ENV{BENCH_TIMEOUT} || 900;
@@ -44,11 +51,13 @@ $TIMEOUT =~ /^\d+$/ or die_ 'BENCH_TIMEOUT: seconds';
 #    with the 5 s default the per-process caches would expire in the middle
 #    and a few "warm" requests would be cold ones. At full speed a re-check
 #    every 5 s is spread over thousands of requests; its cost is (b-cold).
+#    It also keeps (b-fresh)'s sessions live in the shared cache from their
+#    login to their measured request (seconds apart).
 my $EXTRA = "AuthAPIAccessTTL 1h\nAuthAPISessionCacheTTL 1h\n";
 
 my ($root, $pid);
 our @fresh;     # tokens issued by the server under callgrind (b-fresh)
-our %spare;     # sessions to log out in (b-moved): base => [...], full => [...]
+our @spare;     # sessions to log out in (b-moved), one a measured request
 my $cleaned;
 sub cleanup {
     return if $cleaned++;
@@ -77,7 +86,8 @@ sub main {
     my $port = free_port();
 
     # 1. an ordinary httpd on the same database: the account, the warm
-    #    token, and N+1 tokens of N+1 sessions for the cold runs
+    #    token, N+1 tokens of N+1 sessions for the cold run, and N sessions
+    #    for (b-moved) to log out
     my $conf = write_conf($root, 'mint', port => $port, mpm => 'prefork',
                           cost => 4, extra => $EXTRA);
     $pid = start_process('httpd (mint)', "$root/logs/mint-stdout.log",
@@ -85,11 +95,10 @@ sub main {
     close(wait_listening($port, $pid, 30, "$root/logs/mint-error.log"));
     my $warm = register_user($port);
     my @cold = map { login_user($port) } 0 .. $N;
-    %spare = (base => [ map { login_user($port) } 1 .. $N ],
-              full => [ map { login_user($port) } 1 .. $N ]);
+    @spare = map { login_user($port) } 1 .. $N;
     my %seen;
     $seen{$_}++ and die_ 'two logins gave the same token'
-        for @cold, $warm, @{ $spare{base} }, @{ $spare{full} };
+        for @cold, $warm, @spare;
     check_status($port, '/jwt/file.bin', 401);
     check_status($port, '/basic/file.bin', 401);
     check_status($port, '/jwtdir/file.bin', 401);
@@ -132,15 +141,17 @@ sub main {
                    path  => '/jwt/file.bin',
                    hdr   => sub { ("Authorization: Bearer $cold[$_[0]]") } },
         # the first request with a token this server has just issued: a
-        # user signs in, then opens a page. The N+1 logins run in both the
-        # base and the full run, so they cancel out of the difference.
+        # user signs in, then opens a page. The N+1 logins are set-up,
+        # made before the warm-up, uncounted; the sessions stay live in
+        # the shared cache (AuthAPISessionCacheTTL 1h)
         bfresh => { label => '(b-fresh) Bearer, just issued',
                     path  => '/jwt/file.bin',
                     prelude => \&login_on_socket,
                     hdr   => sub { ("Authorization: Bearer $fresh[$_[0]]") } },
         # the token of (b), each time after a logout somewhere on the
         # server has moved the revocation counter: the process re-checks
-        # the session (shared cache), not the signature
+        # the session (shared cache), not the signature. The logouts are
+        # set-up: callgrind is off while they run
         bmoved => { label => '(b-moved) Bearer, after a logout',
                     path  => '/jwt/file.bin', moves => 1,
                     hdr   => sub { ("Authorization: Bearer $warm") } },
@@ -151,15 +162,12 @@ sub main {
     my @order = qw(a ah ahl b ahd bd bcold bfresh bmoved c);
     for my $k (@order) {
         my $s = $scen{$k};
-        $s->{base} = callgrind_run($cg, $port, "$k-0", $s, 0);
-        $s->{full} = callgrind_run($cg, $port, "$k-$N", $s, $N);
-        $s->{per}  = ($s->{full}{ir} - $s->{base}{ir}) / $N;
+        $s->{run} = callgrind_run($cg, $port, $k, $s);
+        $s->{per} = $s->{run}{ir} / $N;
         # the module's own share: inclusive Ir of its hook / provider
-        $s->{gfull} = call_graph($s->{full}{file});
-        $s->{gbase} = call_graph($s->{base}{file});
+        $s->{graph} = call_graph($s->{run}{file});
         for my $fn (qw(aapi_check_authn basic_check)) {
-            my $d = ($s->{gfull}{$fn}{incl} || 0)
-                  - ($s->{gbase}{$fn}{incl} || 0);
+            my $d = $s->{graph}{$fn}{incl} || 0;
             $s->{own}{$fn} = $d / $N if $d;
         }
         say_ sprintf '%-28s %10.0f Ir/request (%.0fs so far)', $s->{label},
@@ -169,7 +177,8 @@ sub main {
     my $plain = $scen{a}{per};
     my $out = sprintf "%s  valgrind --tool=callgrind, apache2 -X (prefork), "
         . "N=%d requests on one keep-alive connection after one warm-up, "
-        . "Ir(N) - Ir(warm-up only), / N\n\n", scalar(localtime), $N;
+        . "instrumentation on for those N only, Ir / N\n\n",
+        scalar(localtime), $N;
     $out .= sprintf "%-33s %12s %12s %14s\n", 'scenario', 'Ir/request',
                     'extra vs (a)', 'in the module';
     for my $k (@order) {
@@ -214,7 +223,7 @@ sub main {
     # where the protected requests spend it
     for my $k (qw(b bcold bfresh bmoved c)) {
         my $fn = $k eq 'c' ? 'basic_check' : 'aapi_check_authn';
-        my $tree = callee_tree($scen{$k}{gfull}, $scen{$k}{gbase}, $fn, $N,
+        my $tree = callee_tree($scen{$k}{graph}, $fn, $N,
                                $k =~ /cold|fresh|moved/ ? 3 : 4, $k =~ /cold|fresh|moved/ ? 1000 : 100);
         $out .= "\n$scen{$k}{label}: inside $fn, inclusive Ir per request "
               . "(callees)\n$tree" if $tree;
@@ -229,9 +238,6 @@ sub main {
     say_ "written to $file";
 }
 
-# Starts httpd -X under callgrind, sends S's warm-up request and then N more
-# on the same connection (each must answer 200 with the file), stops it;
-# returns { ir => total Ir, incl => { fn => inclusive Ir }, file => path }.
 # Logs session TOKEN out on SOCK (the server under callgrind).
 sub logout_on_socket {
     my ($sock, $token) = @_;
@@ -257,13 +263,18 @@ sub login_on_socket {
     }
 }
 
+# Starts httpd -X under callgrind with its instrumentation off, runs S's
+# set-up (prelude) and its warm-up request, then the N measured requests on
+# the same connection (each must answer 200 with the file) with callgrind's
+# instrumentation on, dumps what it counted, stops httpd; returns { file =>
+# the dump, ir => its total Ir }. (b-moved) logs a session out before each
+# measured request, with the instrumentation off.
 sub callgrind_run {
-    my ($conf, $port, $tag, $s, $n) = @_;
+    my ($conf, $port, $tag, $s) = @_;
     my $file = "$root/out/callgrind.$tag";
     my $log = "$root/logs/cg-$tag.log";
-    # every run starts with an empty SQLite write-ahead log, so that a
-    # checkpoint (SQLite copying the log into the database once it is long)
-    # falls at the same point of the base and the full run, not into one
+    # every run starts with an empty SQLite write-ahead log, so that the
+    # database is read the same way from one run to the next
     # (its answer, "0|0|0", is not printed)
     system('sh', '-c', 'exec sqlite3 "$1" "PRAGMA wal_checkpoint(TRUNCATE);" '
            . '>/dev/null', 'checkpoint', "$root/var/auth.db") == 0
@@ -271,42 +282,133 @@ sub callgrind_run {
     $pid = start_process("httpd -X under callgrind ($tag)", $log,
         split(' ', as_user_prefix(1)),
         'valgrind', '--tool=callgrind', "--callgrind-out-file=$file",
-        '--vgdb=no', '--toggle-collect=ap_process_connection',
+        '--instr-atstart=no', '--vgdb=yes', "--vgdb-prefix=$root/out/vgdb",
         '--dump-instr=no', '--compress-strings=no', '--compress-pos=no',
         $AapiBench::APACHE, '-X', '-f', $conf);
     my $sock = wait_listening($port, $pid, 180, "$root/logs/cg-error.log");
     $s->{prelude}->($sock) if $s->{prelude};
-    # (b-moved): a logout before every measured request; the base run makes
-    # as many after its warm-up (other sessions: an ended one would not move
-    # the counter), so that only the protected requests remain
-    my @moves = $s->{moves} ? @{ $n ? $spare{full} : $spare{base} } : ();
-    for my $i (0 .. $n) {
-        logout_on_socket($sock, shift @moves) if $i > 0 && @moves;
+    my @moves = $s->{moves} ? @spare : ();
+    my $get = sub {
+        my ($i) = @_;
         my ($st, $h, $body) = http_req($sock, 'GET', $s->{path},
                                        [$s->{hdr}->($i)], undef, 120);
         $st == 200 && length($body) == 1024
             or die_ "$s->{label}, request $i: $st, " . length($body)
                     . ' bytes (expected 200 and the 1 KiB file)';
+    };
+    $get->(0);                              # the warm-up
+    for my $i (1 .. $N) {
+        # (b-moved): the logout (another session: an ended one would not
+        # move the counter) is not counted, only the request after it. The
+        # two fall into one second of the clock: httpd formats its Date
+        # header once a second; switching the instrumentation on between
+        # them (0.1 s) would otherwise hand that to about one measured
+        # request in eight, where consecutive requests meet it once in
+        # hundreds
+        if ($s->{moves}) {
+            my $frac = time - int(time);
+            sleep(1.02 - $frac) if $frac > 0.6;
+            logout_on_socket($sock, shift @moves);
+        }
+        # every request is sent once httpd waits for it: had it not finished
+        # with the one before, it would find the next one already there
+        # and take another path (no flush of the connection's output)
+        wait_idle($pid, 120);
+        # the instrumentation is switched only while httpd waits, so that
+        # it counts whole requests: on for the N (around each of (b-moved)'s
+        # N), off for all else
+        vgdb($pid, 'instrumentation', 'on') if $i == 1 || $s->{moves};
+        $get->($i);
+        if ($i == $N || $s->{moves}) {
+            wait_idle($pid, 120);
+            vgdb($pid, 'instrumentation', 'off');
+        }
     }
-    logout_on_socket($sock, $_) for splice @moves;
+    vgdb($pid, 'dump', 'measured');
     close $sock;
     my $status = stop_process($pid, 120);
     $pid = undef;
-    -s $file or die_ "no callgrind output for $tag (status $status); see $log";
-    return { file => $file, %{ read_callgrind($file) } };
+    my $dump = "$file.1";
+    -s $dump or die_ "no callgrind dump for $tag (status $status); see $log";
+    my $run = read_callgrind($dump);
+    $run->{trigger} eq 'dump measured' && $run->{ir} > 0
+        or die_ "$dump is not a dump of the measured requests";
+    return { file => $dump, %$run };
 }
 
-# Reads the total Ir ("summary:" / "totals:" line) of a callgrind file.
+# Sends the monitor command ARGS to callgrind in PID through vgdb (as
+# callgrind_control does; vgdb wakes a process blocked in a system call
+# through ptrace), as the user httpd runs as; dies when it fails.
+sub vgdb {
+    my ($pid, @args) = @_;
+    my @argv = (split(' ', as_user_prefix(1)), 'timeout', '60', 'vgdb',
+                "--vgdb-prefix=$root/out/vgdb", "--pid=$pid",
+                '--max-invoke-ms=1', @args);
+    open my $fh, '-|', 'sh', '-c', 'exec "$@" 2>&1', 'vgdb', @argv
+        or die_ "vgdb: $!";
+    my $out = do { local $/; <$fh> };
+    close $fh;
+    $? == 0 or die_ "vgdb @args failed (status $?): $out";
+    return $out;
+}
+
+# /proc/PID's state, CPU time and system call: a string when the process
+# is blocked in a system call, else undef; dies when it has exited.
+sub blocked_state {
+    my ($pid) = @_;
+    my $stat = '';
+    if (open my $fh, '<', "/proc/$pid/stat") {
+        $stat = <$fh> // '';
+        close $fh;
+    }
+    my ($rest) = $stat =~ /\)\s+(.*)/s;
+    my @f = split ' ', $rest // 'X';
+    $f[0] =~ /^[ZX]$/ and die_ "httpd (pid $pid) has exited";
+    return undef unless @f > 12 && $f[0] eq 'S';
+    my $call = '';
+    if (open my $sc, '<', "/proc/$pid/syscall") {
+        $call = <$sc> // '';
+        close $sc;
+        return undef if $call =~ /^running/;
+    }
+    return "$f[11] $f[12] $call";           # utime stime syscall
+}
+
+# Waits (at most SECONDS) until PID waits for the next request: asleep in
+# the same system call with the same CPU time three times 2 ms apart (the
+# work between requests runs without blocking). A response is read by the
+# client before httpd has finished with its request (the flush, the pool,
+# the log hooks); this waits for that end.
+sub wait_idle {
+    my ($pid, $seconds) = @_;
+    my $deadline = time + $seconds;
+    my ($prev, $same) = ('', 0);
+    while (1) {
+        my $now = blocked_state($pid);
+        $same = defined $now && $now eq $prev ? $same + 1 : 0;
+        return if $same >= 2;
+        $prev = defined $now ? $now : '';
+        time < $deadline
+            or die_ "httpd (pid $pid) did not wait for the next request "
+                    . "within ${seconds}s";
+        sleep 0.002;
+    }
+}
+
+# Reads the total Ir of a callgrind dump (its "totals:" line, the sum of
+# its costs: with the instrumentation switched off and on in the middle,
+# the "summary:" line is not that sum) and what made the dump.
 sub read_callgrind {
     my ($file) = @_;
-    my $ir;
+    my ($ir, $trigger) = (undef, '');
     open my $fh, '<', $file or die_ "$file: $!";
     while (<$fh>) {
-        $ir = $1 if /^(?:summary|totals):\s*(\d+)/;
+        $ir = $1 if /^totals:\s*(\d+)/;
+        $trigger = $1 if /^desc: Trigger: (.*?)\s*$/;
     }
     close $fh;
-    defined $ir or die_ "no summary line in $file";
-    return { ir => $ir };
+    defined $ir or die_ "no totals line in $file";
+    return { ir => $ir, trigger => $trigger };
 }
 
 # callgrind_annotate's output lines (its warnings dropped).
@@ -379,16 +481,15 @@ sub self_costs {
 }
 
 # The functions whose own (exclusive) Ir per request grew most from (a) to
-# scenario S: ((S full - S base) - (a full - a base)) / N, top COUNT.
+# scenario S: (S - a) / N, top COUNT.
 sub self_diff {
     my ($s, $plain, $n, $count) = @_;
     my %d;
-    my @f = map { self_costs($_) } $s->{full}{file}, $s->{base}{file},
-                                   $plain->{full}{file}, $plain->{base}{file};
+    my @f = map { self_costs($_) } $s->{run}{file}, $plain->{run}{file};
     my %names = map { %$_ } @f;
     for my $fn (keys %names) {
         my @v = map { $_->{$fn} || 0 } @f;
-        $d{$fn} = (($v[0] - $v[1]) - ($v[2] - $v[3])) / $n;
+        $d{$fn} = ($v[0] - $v[1]) / $n;
     }
     my @top = (sort { $d{$b} <=> $d{$a} } keys %d)[0 .. $count - 1];
     return join '', map {
@@ -396,10 +497,10 @@ sub self_diff {
     } grep { defined && $d{$_} >= 50 } @top;
 }
 
-# The tree of callees under ROOT, per request: (FULL - BASE) / N for each
-# edge, down to DEPTH levels, edges under MIN Ir per request left out.
+# The tree of callees under ROOT in call graph G, per request (/ N) for
+# each edge, down to DEPTH levels, edges under MIN Ir per request left out.
 sub callee_tree {
-    my ($full, $base, $root_fn, $n, $depth, $min) = @_;
+    my ($g, $root_fn, $n, $depth, $min) = @_;
     my $out = '';
     my %on_path;
     my $walk;
@@ -407,12 +508,11 @@ sub callee_tree {
         my ($fn, $level) = @_;
         return if $level > $depth || $on_path{$fn};
         local $on_path{$fn} = 1;
-        my $fc = $full->{$fn}{callees} || {};
-        my $bc = $base->{$fn}{callees} || {};
+        my $fc = $g->{$fn}{callees} || {};
         my @rows;
         for my $c (keys %$fc) {
-            my $ir = ($fc->{$c}[0] - ($bc->{$c} ? $bc->{$c}[0] : 0)) / $n;
-            my $calls = ($fc->{$c}[1] - ($bc->{$c} ? $bc->{$c}[1] : 0)) / $n;
+            my $ir = $fc->{$c}[0] / $n;
+            my $calls = $fc->{$c}[1] / $n;
             push @rows, [$ir, $c, $calls] if $ir >= $min;
         }
         for my $r (sort { $b->[0] <=> $a->[0] } @rows) {
