@@ -19,7 +19,8 @@
 # request on the keep-alive connection (asleep in a system call, read from
 # /proc), so that the dump holds N whole requests and nothing else; each
 # measured request is sent only once httpd waits for it. Per request = Ir
-# of the dump / N.
+# of the dump / N. The dumps are also checked for what the requests did
+# (e.g. no (b-fresh) request asks the database).
 #
 #   BENCH_N         requests per measured run (200)
 #   BENCH_TIMEOUT   whole run, seconds (900)
@@ -52,11 +53,13 @@ $TIMEOUT =~ /^\d+$/ or die_ 'BENCH_TIMEOUT: seconds';
 #    and a few "warm" requests would be cold ones. At full speed a re-check
 #    every 5 s is spread over thousands of requests; its cost is (b-cold).
 #    It also keeps (b-fresh)'s sessions live in the shared cache from their
-#    login to their measured request (seconds apart).
+#    login to their measured request (seconds apart; the run is checked:
+#    no measured (b-fresh) request may ask the database).
 my $EXTRA = "AuthAPIAccessTTL 1h\nAuthAPISessionCacheTTL 1h\n";
 
 my ($root, $pid);
 our @fresh;     # tokens issued by the server under callgrind (b-fresh)
+our $fresh_from;    # when the first of them was asked for
 our @spare;     # sessions to log out in (b-moved), one a measured request
 my $cleaned;
 sub cleanup {
@@ -113,6 +116,11 @@ sub main {
     # 2. the callgrind runs
     my $cg = write_conf($root, 'cg', port => $port, mpm => 'prefork',
                         cost => 4, extra => $EXTRA, as_user => 1);
+    # what each measured request of a Bearer scenario must do, checked in
+    # the dump (calls a request): verify the signature, check the session
+    # (shared cache), ask the database
+    my %warm_path = (aapi_jwt_verify => 0, aapi_session_check => 0,
+                     aapi_store_session_live => 0);
     my %scen = (
         a     => { label => '(a) unprotected',
                    path  => '/plain/file.bin', hdr => sub { () } },
@@ -127,7 +135,7 @@ sub main {
                    path  => '/open/file.bin',
                    hdr   => sub { ("Authorization: Bearer $warm") } },
         b     => { label => '(b) Bearer, warm',
-                   path  => '/jwt/file.bin',
+                   path  => '/jwt/file.bin', expect => \%warm_path,
                    hdr   => sub { ("Authorization: Bearer $warm") } },
         # the same two in a <Directory> section instead (httpd's advice for
         # files on disk): one merge a request instead of two
@@ -135,10 +143,12 @@ sub main {
                    path  => '/opendir/file.bin',
                    hdr   => sub { ("Authorization: Bearer $warm") } },
         bd    => { label => '(b-dir) Bearer, <Directory>',
-                   path  => '/jwtdir/file.bin',
+                   path  => '/jwtdir/file.bin', expect => \%warm_path,
                    hdr   => sub { ("Authorization: Bearer $warm") } },
         bcold => { label => '(b-cold) Bearer, new token',
                    path  => '/jwt/file.bin',
+                   expect => { aapi_jwt_verify => 1, aapi_session_check => 1,
+                               aapi_store_session_live => 1 },
                    hdr   => sub { ("Authorization: Bearer $cold[$_[0]]") } },
         # the first request with a token this server has just issued: a
         # user signs in, then opens a page. The N+1 logins are set-up,
@@ -147,6 +157,8 @@ sub main {
         bfresh => { label => '(b-fresh) Bearer, just issued',
                     path  => '/jwt/file.bin',
                     prelude => \&login_on_socket,
+                    expect => { aapi_jwt_verify => 1, aapi_session_check => 1,
+                                aapi_store_session_live => 0 },
                     hdr   => sub { ("Authorization: Bearer $fresh[$_[0]]") } },
         # the token of (b), each time after a logout somewhere on the
         # server has moved the revocation counter: the process re-checks
@@ -154,6 +166,8 @@ sub main {
         # set-up: callgrind is off while they run
         bmoved => { label => '(b-moved) Bearer, after a logout',
                     path  => '/jwt/file.bin', moves => 1,
+                    expect => { aapi_jwt_verify => 0, aapi_session_check => 1,
+                                aapi_store_session_live => 0 },
                     hdr   => sub { ("Authorization: Bearer $warm") } },
         c     => { label => '(c) Basic, warm',
                    path  => '/basic/file.bin',
@@ -170,6 +184,7 @@ sub main {
             my $d = $s->{graph}{$fn}{incl} || 0;
             $s->{own}{$fn} = $d / $N if $d;
         }
+        check_paths($s) if $s->{expect};
         say_ sprintf '%-28s %10.0f Ir/request (%.0fs so far)', $s->{label},
                      $s->{per}, time - $t0;
     }
@@ -207,11 +222,24 @@ sub main {
         $xd, $xh, $scen{ahd}{per} - $scen{ah}{per},
         $scen{bd}{per} - $scen{ahd}{per}, $scen{bd}{own}{aapi_check_authn} || 0;
     my $xc = $scen{bcold}{per} - $plain;
+    my $fresh_age = $scen{bfresh}{done} - $fresh_from;
     my $xf = $scen{bfresh}{per} - $plain;
     $out .= sprintf "\n'in the module': inclusive Ir of aapi_check_authn "
         . "(Bearer) or of the Basic provider basic_check, per request (the "
         . "module's check_authn declining (c)'s AuthType Basic: %.0f)\n",
         $scen{c}{own}{aapi_check_authn} || 0;
+    $out .= "checked in the dumps, calls a measured request (signature / "
+          . "session check / database): " . join(', ', map {
+              my $c = $scen{$_}{calls};
+              sprintf '%s %s', $scen{$_}{label} =~ /^(\S+)/,
+                  join(' / ', map { defined $c->{$_} ? sprintf('%.0f', $c->{$_})
+                                                      : '-' }
+                       qw(aapi_jwt_verify aapi_session_check
+                          aapi_store_session_live))
+          } grep { $scen{$_}{expect} } @order) . "\n";
+    $out .= sprintf "(b-fresh)'s sessions were issued by the measured server "
+        . "%.0fs at most before their request (AuthAPISessionCacheTTL 1h "
+        . "keeps them live in its shared cache)\n", $fresh_age;
     $out .= sprintf "targets: warm <= 6000 extra: in a <Directory> %s "
         . "(%+.0f), in a <Location> %s (%+.0f);  cold <= 40000 extra: just "
         . "issued %s (%+.0f), session new to this server %s (%+.0f)\n",
@@ -252,6 +280,7 @@ sub logout_on_socket {
 sub login_on_socket {
     my ($sock) = @_;
     @fresh = ();
+    $fresh_from = time;
     for my $i (0 .. $N) {
         my ($st, $h, $body) = http_req($sock, 'POST', '/api/v1/auth/login',
             ['Content-Type: application/json'],
@@ -324,6 +353,7 @@ sub callgrind_run {
             vgdb($pid, 'instrumentation', 'off');
         }
     }
+    $s->{done} = time;
     vgdb($pid, 'dump', 'measured');
     close $sock;
     my $status = stop_process($pid, 120);
@@ -392,6 +422,26 @@ sub wait_idle {
             or die_ "httpd (pid $pid) did not wait for the next request "
                     . "within ${seconds}s";
         sleep 0.002;
+    }
+}
+
+# Dies unless the measured requests of scenario S made the calls its
+# "expect" says (function => calls a request), e.g. (b-fresh) found its
+# session in the shared cache every time, never in the database; keeps the
+# figures in S->{calls}.
+sub check_paths {
+    my ($s) = @_;
+    for my $fn (sort keys %{ $s->{expect} }) {
+        my $calls = 0;
+        for my $caller (values %{ $s->{graph} }) {
+            my $c = $caller->{callees}{$fn};
+            $calls += $c->[1] if $c;
+        }
+        $s->{calls}{$fn} = $calls / $N;
+        $calls == $s->{expect}{$fn} * $N
+            or die_ sprintf "%s: %s ran %d times in %d measured requests, "
+                . "expected %d a request: the scenario is not what it says",
+                $s->{label}, $fn, $calls, $N, $s->{expect}{$fn};
     }
 }
 
