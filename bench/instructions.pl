@@ -525,7 +525,9 @@ sub self_costs {
         my $rest = $2;
         next if $rest =~ /PROGRAM TOTALS/;
         (my $v = $1) =~ tr/,//d;
-        $c{fn_name($rest)} += $v;
+        # one function at several recursion levels (name'2) is one
+        (my $fn = fn_name($rest)) =~ s/'\d+$//;
+        $c{$fn} += $v;
     }
     return \%c;
 }
