@@ -36,6 +36,8 @@ use AapiBench qw(say_ die_ with_deadline make_root as_user_prefix remove_root fr
                  check_status);
 use Time::HiRes qw(time sleep);
 
+$| = 1;    # the table (stdout) before the last progress line (stderr)
+
 my $N       = $ENV{BENCH_N}       || 200;
 my $TIMEOUT = $ENV{BENCH_TIMEOUT} || 900;
 $N =~ /^\d+$/ && $N >= 10 && $N <= 5000 or die_ 'BENCH_N: 10 to 5000';
