@@ -13,7 +13,6 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "util_cookies.h"
 
 #include <string.h>
 #include <strings.h>
@@ -311,9 +310,102 @@ request_rec *aapi_http_client_request(request_rec *r)
     return r;
 }
 
+/* One NAME=VALUE pair of a Cookie header, white space around it and
+ * around the name left out; VALUE is NULL for a pair without '='. */
+typedef struct {
+    const char *start, *end;
+    size_t nlen;
+    const char *value;
+    size_t vlen;
+} cookie_pair_t;
+
+/* Reads the next pair of the Cookie header text at *CUR into *P and moves
+ * *CUR past it; returns 0 at the end of the text. */
+static int next_cookie_pair(const char **cur, cookie_pair_t *p)
+{
+    const char *c = *cur, *eq;
+
+    while (*c == ' ' || *c == '\t' || *c == ';') {
+        c++;
+    }
+    if (!*c) {
+        *cur = c;
+        return 0;
+    }
+    p->start = c;
+    while (*c && *c != ';') {
+        c++;
+    }
+    *cur = c;
+    p->end = c;
+    while (p->end > p->start && (p->end[-1] == ' ' || p->end[-1] == '\t')) {
+        p->end--;
+    }
+    eq = memchr(p->start, '=', (size_t)(p->end - p->start));
+    p->nlen = (size_t)((eq ? eq : p->end) - p->start);
+    while (p->nlen && (p->start[p->nlen - 1] == ' '
+                       || p->start[p->nlen - 1] == '\t')) {
+        p->nlen--;
+    }
+    p->value = eq ? eq + 1 : NULL;
+    p->vlen = eq ? (size_t)(p->end - eq - 1) : 0;
+    return 1;
+}
+
+/* Returns 1 when pair P is named NAME (NLEN bytes) and has a value. */
+static int cookie_named(const cookie_pair_t *p, const char *name,
+                        size_t nlen)
+{
+    return p->value && p->nlen == nlen && !memcmp(p->start, name, nlen);
+}
+
+/* What one of the module's cookie names was sent with: nothing, one value
+ * (sent once, or several times alike), or different values, which leave
+ * the credential ambiguous: then none counts. */
+typedef struct {
+    const char *value;
+    int state;                     /* 0 none, 1 one value, 2 ambiguous */
+} cookie_seen_t;
+
+/* Notes value V (VLEN bytes) of a pair, copied from P, in *SEEN. */
+static void note_cookie(apr_pool_t *p, cookie_seen_t *seen, const char *v,
+                        size_t vlen)
+{
+    if (seen->state == 0) {
+        seen->value = apr_pstrmemdup(p, v, vlen);
+        seen->state = 1;
+    }
+    else if (seen->state == 1 && (strlen(seen->value) != vlen
+                                  || memcmp(seen->value, v, vlen) != 0)) {
+        seen->value = NULL;
+        seen->state = 2;
+    }
+}
+
+/* Looks for one cookie name in every Cookie header (apr_table_do). */
+typedef struct {
+    apr_pool_t *p;
+    const char *name;
+    size_t nlen;
+    cookie_seen_t seen;
+} cookie_find_t;
+
+static int find_cookie(void *data, const char *key, const char *value)
+{
+    cookie_find_t *f = data;
+    cookie_pair_t pair;
+
+    while (next_cookie_pair(&value, &pair)) {
+        if (cookie_named(&pair, f->name, f->nlen)) {
+            note_cookie(f->p, &f->seen, pair.value, pair.vlen);
+        }
+    }
+    return 1;
+}
+
 const char *aapi_http_cookie(request_rec *r, const char *name)
 {
-    const char *val = NULL;
+    cookie_find_t f;
     void *kept = NULL;
 
     apr_pool_userdata_get(&kept, OWN_COOKIES_KEY,
@@ -323,67 +415,47 @@ const char *aapi_http_cookie(request_rec *r, const char *name)
         return !strcmp(name, AAPI_COOKIE_ACCESS) ? own->access
                : !strcmp(name, AAPI_COOKIE_REFRESH) ? own->refresh : NULL;
     }
-    if (ap_cookie_read(r, name, &val, 0) != APR_SUCCESS || !val) {
-        return NULL;
+    /* read here rather than with ap_cookie_read, so that the module's
+     * cookies are read the same way everywhere (see sift_cookie_header)
+     * and a cookie sent twice is not an error-level line per request */
+    memset(&f, 0, sizeof(f));
+    f.p = r->pool;
+    f.name = name;
+    f.nlen = strlen(name);
+    apr_table_do(find_cookie, &f, r->headers_in, "Cookie", NULL);
+    if (f.seen.state == 2) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0203)
+                      "cookie %s sent more than once with different values: "
+                      "none is used", name);
     }
-    return val;
+    return f.seen.value;
 }
 
 /* Gathers what hide_own_cookies keeps: every pair of every Cookie header
- * but the module's, whose values it notes (NULL for a name sent twice). */
+ * but the module's, whose values it notes as aapi_http_cookie reads them
+ * (none for a name sent with different values). */
 typedef struct {
     apr_pool_t *p;
     char *kept;                    /* the other pairs, "; " between them */
     apr_size_t len;                /* bytes in KEPT */
-    own_cookies_t own;
-    int seen_access, seen_refresh;
+    cookie_seen_t access, refresh;
     int changed;                   /* a pair of the module's was found */
 } cookie_sift_t;
-
-/* Notes VALUE for one of the module's cookie names (*SEEN counts). */
-static void note_own(const char **slot, int *seen, const char *value)
-{
-    *slot = ++*seen == 1 ? value : NULL;
-}
 
 static int sift_cookie_header(void *data, const char *key, const char *value)
 {
     cookie_sift_t *s = data;
-    const char *c = value;
+    cookie_pair_t pair;
 
-    while (*c) {
-        const char *start, *end, *eq;
-        size_t nlen;
-
-        while (*c == ' ' || *c == '\t' || *c == ';') {
-            c++;
-        }
-        if (!*c) {
-            break;
-        }
-        start = c;
-        while (*c && *c != ';') {
-            c++;
-        }
-        end = c;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
-            end--;
-        }
-        eq = memchr(start, '=', (size_t)(end - start));
-        nlen = (size_t)((eq ? eq : end) - start);
-        while (nlen && (start[nlen - 1] == ' ' || start[nlen - 1] == '\t')) {
-            nlen--;
-        }
-        if (eq && nlen == sizeof(AAPI_COOKIE_ACCESS) - 1
-            && !memcmp(start, AAPI_COOKIE_ACCESS, nlen)) {
-            note_own(&s->own.access, &s->seen_access,
-                     apr_pstrmemdup(s->p, eq + 1, (apr_size_t)(end - eq - 1)));
+    while (next_cookie_pair(&value, &pair)) {
+        if (cookie_named(&pair, AAPI_COOKIE_ACCESS,
+                         sizeof(AAPI_COOKIE_ACCESS) - 1)) {
+            note_cookie(s->p, &s->access, pair.value, pair.vlen);
             s->changed = 1;
         }
-        else if (eq && nlen == sizeof(AAPI_COOKIE_REFRESH) - 1
-                 && !memcmp(start, AAPI_COOKIE_REFRESH, nlen)) {
-            note_own(&s->own.refresh, &s->seen_refresh,
-                     apr_pstrmemdup(s->p, eq + 1, (apr_size_t)(end - eq - 1)));
+        else if (cookie_named(&pair, AAPI_COOKIE_REFRESH,
+                              sizeof(AAPI_COOKIE_REFRESH) - 1)) {
+            note_cookie(s->p, &s->refresh, pair.value, pair.vlen);
             s->changed = 1;
         }
         else {
@@ -391,8 +463,9 @@ static int sift_cookie_header(void *data, const char *key, const char *value)
                 memcpy(s->kept + s->len, "; ", 2);
                 s->len += 2;
             }
-            memcpy(s->kept + s->len, start, (size_t)(end - start));
-            s->len += (apr_size_t)(end - start);
+            memcpy(s->kept + s->len, pair.start,
+                   (size_t)(pair.end - pair.start));
+            s->len += (apr_size_t)(pair.end - pair.start);
         }
     }
     return 1;
@@ -426,7 +499,9 @@ void aapi_http_hide_own_cookies(request_rec *r)
     if (!s.changed) {
         return;
     }
-    own = apr_pmemdup(r->pool, &s.own, sizeof(s.own));
+    own = apr_palloc(r->pool, sizeof(*own));
+    own->access = s.access.value;
+    own->refresh = s.refresh.value;
     apr_pool_userdata_setn(own, OWN_COOKIES_KEY, NULL, r->pool);
     apr_table_unset(r->headers_in, "Cookie");
     if (s.len) {

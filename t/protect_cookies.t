@@ -18,7 +18,7 @@ use AAPI::Test;
 use AAPI::Protect;
 use AAPI::Forged qw(forged_tokens);
 
-plan tests => 10, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 11, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('aapi_protect_cookie');
 
@@ -289,6 +289,42 @@ subtest 'a refresh cookie that no longer works is expired by the refusal' => sub
     $r = raw_req('GET', $ENV, [ cookie_line(access => $s->{access}, refresh => $s->{refresh}) ]);
     is($r->{status}, 401, 'a live access cookie of an ended session: 401');
     is(join(' ', $r->{res}->header('Set-Cookie')), '', 'no refresh tried: no Set-Cookie');
+};
+
+# A cookie name sent more than once (a browser holding cookies of two
+# paths or domains, or a cookie set from a sibling host): the same value
+# twice is that value; different values leave the credential ambiguous and
+# none is used, on protected content as on the API, with a line of the
+# module's own at info level, never httpd's error-level one (AH00011).
+subtest 'a cookie sent twice: the same value counts, different ones do not' => sub {
+    my $log = Apache::Test::vars('t_logs') . '/error_log';
+    my $from = -s $log;
+    my $s = cookie_login();
+    my $twice = sub { 'Cookie: ' . join '; ', map { "auth_api_access=$_" } @_ };
+    my $r = raw_req('GET', $ENV, [ $twice->($s->{access}, $s->{access}) ]);
+    is($r->{status}, 200, 'the access cookie twice, alike: 200') or diag(substr($r->{body}, 0, 300));
+    is(cgi_env($r)->{AUTH_API_USER_ID}, $U->{id}, 'alike: the user');
+    $r = raw_req('GET', $ENV, [ $twice->($s->{access}, 'x.y.z') ]);
+    is($r->{status}, 401, 'the live one, then another value: 401');
+    ok(no_content($r), 'ambiguous: none of the content');
+    $r = raw_req('GET', $ENV, [ $twice->('x.y.z', $s->{access}) ]);
+    is($r->{status}, 401, 'another value, then the live one: 401');
+    $r = raw_req('GET', $ENV, [ "Cookie: auth_api_access=$s->{access}", 'Cookie: auth_api_access=x.y.z' ]);
+    is($r->{status}, 401, 'in two Cookie headers: 401');
+    $r = request_json('POST', '/refresh', undef, Origin => $ORIGIN,
+                      Cookie => "auth_api_refresh=$s->{refresh}; auth_api_refresh=" . ('A' x 43));
+    is($r->{status}, 401, 'POST /refresh with two refresh cookies: 401') or diag($r->{body});
+    $r = request_json('POST', '/refresh', undef, Origin => $ORIGIN,
+                      Cookie => "auth_api_refresh=$s->{refresh}; auth_api_refresh=$s->{refresh}");
+    is($r->{status}, 200, 'POST /refresh with the refresh cookie twice, alike: 200') or diag($r->{body});
+    open my $fh, '<', $log or return fail("read $log: $!");
+    seek $fh, $from, 0;
+    my @lines = <$fh>;
+    close $fh;
+    is(scalar(grep { /AH00011/ } @lines), 0, "no error-level line of httpd's");
+    ok(scalar(grep { /AAPI0203:.*auth_api_access sent more than once/ } @lines),
+       "the module's info line names the cookie");
+    ok(!grep({ index($_, $s->{access}) >= 0 } @lines), 'the log never holds the token');
 };
 
 # The catalog of forged tokens that t/protect_tokens.t sends as Bearer
