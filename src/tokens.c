@@ -288,6 +288,23 @@ static void cache_live(request_rec *r, const aapi_srv_cfg_t *c,
     }
 }
 
+/* Returns 1 when STATE (LEN bytes) has the form live_state gives: "L",
+ * four texts each ended by a NUL, '0' or '1'. */
+static int live_state_form(const char *state, unsigned int len)
+{
+    unsigned int i, nuls = 0;
+
+    if (len < 6 || state[0] != STATE_LIVE
+        || (state[len - 1] != '0' && state[len - 1] != '1')
+        || state[len - 2] != '\0') {
+        return 0;
+    }
+    for (i = 1; i < len - 1; i++) {
+        nuls += state[i] == '\0';
+    }
+    return nuls == 4;
+}
+
 /* Returns 1 when A and B are the same text, NULL counting as "". */
 static int same_text(const char *a, const char *b)
 {
@@ -334,7 +351,7 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
         /* live: compared with what the token says. A value of another
          * form ("C", or one of an older module in a memcache) is asked of
          * the database */
-        if (len > 1 && buf[0] == STATE_LIVE) {
+        if (live_state_form(buf, len)) {
             return match_state(cl, buf, len, stale);
         }
     }

@@ -14,10 +14,12 @@ use AAPI::Httpd qw(free_port wait_port start_httpd $MODDIR);
 use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
+use IO::Socket::INET;
+use MIME::Base64 ();
 use JSON::PP ();
 use Time::HiRes qw(sleep);
 
-plan tests => 6, need_module('mod_auth_api.c');
+plan tests => 7, need_module('mod_auth_api.c');
 
 my $vars    = Apache::Test::config()->{vars};
 my $HTTPD   = $vars->{httpd};
@@ -145,4 +147,45 @@ subtest 'memcache: a username change on A refuses the old token on B at once' =>
     is($rs, 200, 'a refresh on A');
     is(statuses("$B/members/page.txt", $rb->{data}{access_token} // '', 4), join(' ', (200) x 4),
        'B serves the refreshed token');
+};
+
+# Sends the memcached text command LINE (and DATA, for a set) to the test
+# memcached; returns its answer, up to END or a one-line reply.
+sub memcached {
+    my ($line, $data) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $mport,
+                                     Timeout => 10) or return '';
+    print $sock "$line\r\n", (defined $data ? "$data\r\n" : '');
+    my $out = '';
+    while (defined(my $l = <$sock>)) {
+        $out .= $l;
+        last if $l =~ /^(?:END|STORED|NOT_STORED|ERROR|CLIENT_ERROR.*|SERVER_ERROR.*)\r\n$/;
+    }
+    close $sock;
+    return $out;
+}
+
+# A session state of another form (here the bare "L" and user id that an
+# earlier version of the module stored), met in a shared cache during an
+# upgrade: it is asked of the database, not taken for a session whose
+# user has changed or ended.
+subtest 'memcache: a session state of another form is asked of the database' => sub {
+    my ($st, $body) = post_json("$A/api/v1/auth/register",
+        { email => 'multi3@example.com', password => 'Str0ng!Passw0rd' });
+    is($st, 201, 'registered on server A');
+    my $t3 = $body->{data}{access_token} // '';
+    my $uid = $body->{data}{user}{id} // '';
+    my $payload = (split /\./, $t3)[1] // '';
+    $payload =~ tr{-_}{+/};
+    my $claims = eval { $json->decode(MIME::Base64::decode_base64($payload)) } || {};
+    my $hex = unpack 'H*', "$claims->{sid}:aapi-session";
+    my ($key) = memcached('lru_crawler metadump all') =~ /key=(\S*\Q$hex\E)\b/i;
+    $key =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge if defined $key;
+    ok($key, 'the session state is in memcached') or return;
+    like(memcached("get $key"), qr/\r\nL\Q$uid\E\0/, 'in the form of this version');
+    my $old = "L$uid";
+    like(memcached("set $key 0 60 " . length($old), $old), qr/^STORED/,
+         'replaced by the older form');
+    is(statuses("$B/members/page.txt", $t3, 4), join(' ', (200) x 4),
+       'B serves the token: it asked the database');
 };
