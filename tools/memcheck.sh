@@ -43,9 +43,15 @@ req -H "$H" "http://127.0.0.1:$PORT/members/index.html"
 req -H "$H" "http://127.0.0.1:$PORT/members/index.html"
 req -H "$H" "http://127.0.0.1:$PORT/members/env.cgi"
 req -H "Authorization: Bearer x.y.z" "http://127.0.0.1:$PORT/members/index.html"
+req -H "Cookie: auth_api_access=$AT; auth_api_access=$AT" "http://127.0.0.1:$PORT/members/env.cgi"
+req -H "Cookie: auth_api_access=$AT; auth_api_access=x.y.z" "http://127.0.0.1:$PORT/members/env.cgi"
+req -H "Cookie: auth_api_refresh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+    "http://127.0.0.1:$PORT/members/index.html"
+req -X PATCH -H "$H" -H "$J" -d '{"username":"mem_2"}' "$B/me"
+req -H "$H" "http://127.0.0.1:$PORT/members/index.html"
 req -u "mem@example.com:Str0ng!Passw0rd" "http://127.0.0.1:$PORT/legacy/index.html"
-req -u "mem_1:Str0ng!Passw0rd" "http://127.0.0.1:$PORT/legacy/index.html"
-req -u "mem_1:wrong" "http://127.0.0.1:$PORT/legacy/index.html"
+req -u "mem_2:Str0ng!Passw0rd" "http://127.0.0.1:$PORT/legacy/index.html"
+req -u "mem_2:wrong" "http://127.0.0.1:$PORT/legacy/index.html"
 req -X POST -H "$H" -H "$J" \
     -d '{"current_password":"Str0ng!Passw0rd","new_password":"N3w!Passw0rd-x"}' \
     "$B/change-password"
