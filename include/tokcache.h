@@ -52,9 +52,14 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
 
 #define AAPI_CRED_KEY_LEN 32
 
+/* The length of a stamp of a user's credentials in a shared cache (see
+ * aapi_user_stamp). */
+#define AAPI_CRED_STAMP_LEN 16
+
 typedef struct {
     const char *user_id, *email, *username, *role;
     int email_verified;
+    const char *stamp;        /* the user's stamp when verified; "" none */
 } aapi_cred_identity_t;
 
 /* Computes the table key of USER and PASSWORD checked for SCOPE (the

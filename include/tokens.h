@@ -93,6 +93,19 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
 void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
                                 const apr_array_header_t *ids);
 
+/* With a cache shared by several servers (memcache, redis): reads into
+ * BUF (AAPI_CRED_STAMP_LEN + 1 bytes) the stamp of user UID's credentials
+ * ("" when the cache has none) and returns 1; returns 0 for a cache of
+ * this server alone, whose processes the revocation counter reaches. */
+int aapi_user_stamp(request_rec *r, const aapi_srv_cfg_t *c, const char *uid,
+                    char *buf);
+
+/* Records, in a cache shared by several servers, that user UID's password,
+ * name or account has changed (a new stamp), so that every server's
+ * Basic provider checks that user's credentials again at once. */
+void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
+                            const char *uid);
+
 /* Marks each id of IDS (of const char *) ended. */
 void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
                               const apr_array_header_t *ids);

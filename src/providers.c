@@ -10,6 +10,7 @@
 #include "password.h"
 #include "store.h"
 #include "tokcache.h"
+#include "tokens.h"
 #include "util.h"
 
 #include "apr_lib.h"
@@ -127,7 +128,8 @@ static authn_status basic_check(request_rec *r, const char *user,
     aapi_db_t *db;
     aapi_status_t st;
     apr_uint32_t epoch;
-    int have_key, ok;
+    char stamp[AAPI_CRED_STAMP_LEN + 1];
+    int have_key, ok, shared;
 
     if (!c->dummy_hash) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AAPI_LOGNO(1001)
@@ -139,7 +141,12 @@ static authn_status basic_check(request_rec *r, const char *user,
         return AUTH_GENERAL_ERROR;
     }
     have_key = aapi_credcache_key(c, user, password, key);
-    if (have_key && aapi_credcache_get(key, aapi_now(), r->pool, &ci)) {
+    /* with a cache shared by several servers, a change made on another
+     * server has given the user a new stamp there: an entry verified
+     * under another stamp is verified again */
+    if (have_key && aapi_credcache_get(key, aapi_now(), r->pool, &ci)
+        && (!aapi_user_stamp(r, c, ci.user_id, stamp)
+            || !strcmp(stamp, ci.stamp))) {
         publish(r, user, &ci);
         return AUTH_GRANTED;
     }
@@ -158,6 +165,14 @@ static authn_status basic_check(request_rec *r, const char *user,
         return AUTH_GENERAL_ERROR;
     }
     st = aapi_store_user_by_login(db, aapi_ascii_lower(r->pool, user), &u);
+    /* the stamp is read before the account that is verified: a change
+     * committed after that read gives a stamp the entry will not have
+     * (the first read only finds whose stamp to read) */
+    shared = st == AAPI_OK && aapi_user_stamp(r, c, u->id, stamp);
+    if (shared) {
+        u = NULL;
+        st = aapi_store_user_by_login(db, aapi_ascii_lower(r->pool, user), &u);
+    }
     if (st != AAPI_OK && st != AAPI_NOT_FOUND) {
         if (have_key) aapi_credcache_drop(key);
         return AUTH_GENERAL_ERROR;
@@ -178,6 +193,7 @@ static authn_status basic_check(request_rec *r, const char *user,
     ci.username = u->username;
     ci.role = u->role;
     ci.email_verified = u->email_verified;
+    ci.stamp = shared ? stamp : "";
     if (have_key) {
         aapi_credcache_put(key, &ci, epoch,
                            aapi_now() + aapi_cfg_session_cache_ttl(c));

@@ -70,6 +70,7 @@ typedef struct {
     char user_id[MAX_ID], role[MAX_ROLE], email[MAX_EMAIL];
     char username[MAX_USERNAME];
     int has_username;
+    char stamp[AAPI_CRED_STAMP_LEN + 1];
 } cred_slot_t;
 
 static cred_slot_t *creds;
@@ -451,6 +452,7 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
         out->username = s->has_username ? apr_pstrdup(p, s->username) : NULL;
         out->role = apr_pstrdup(p, s->role);
         out->email_verified = s->email_verified;
+        out->stamp = apr_pstrdup(p, s->stamp);
     }
     tables_unlock();
     return hit;
@@ -472,7 +474,8 @@ void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
     if (put_str(s->user_id, MAX_ID, id->user_id)
         && put_str(s->email, MAX_EMAIL, id->email)
         && put_str(s->role, MAX_ROLE, id->role)
-        && put_str(s->username, MAX_USERNAME, id->username)) {
+        && put_str(s->username, MAX_USERNAME, id->username)
+        && put_str(s->stamp, sizeof(s->stamp), id->stamp ? id->stamp : "")) {
         memcpy(s->key, key, AAPI_CRED_KEY_LEN);
         s->has_username = id->username != NULL;
         s->email_verified = id->email_verified;

@@ -417,6 +417,62 @@ void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
     aapi_revocation_bump();
 }
 
+/* ==== the stamp of a user's credentials, for other servers ==== */
+
+/* Returns the cache key of the stamp of user UID, from P (the id first,
+ * as for sessions). */
+static const char *user_key(apr_pool_t *p, const char *uid)
+{
+    return apr_pstrcat(p, uid, ":aapi-user", NULL);
+}
+
+/* How long a stamp is kept: longer than any process keeps trusting a
+ * Basic verification (AuthAPISessionCacheTTL, and the grace while one
+ * request re-verifies), so that a stamp never runs out before the entries
+ * made before it */
+#define STAMP_KEEP_EXTRA 120
+
+int aapi_user_stamp(request_rec *r, const aapi_srv_cfg_t *c, const char *uid,
+                    char *buf)
+{
+    unsigned int len = AAPI_CRED_STAMP_LEN;
+
+    buf[0] = '\0';
+    if (!aapi_cache_is_networked(c->cache)) {
+        return 0;
+    }
+    if (aapi_cache_get(c->cache, r->server, user_key(r->pool, uid), buf,
+                       &len, r->pool) == APR_SUCCESS
+        && len == AAPI_CRED_STAMP_LEN) {
+        buf[len] = '\0';
+    }
+    else {
+        buf[0] = '\0';
+    }
+    return 1;
+}
+
+void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
+                            const char *uid)
+{
+    const char *stamp;
+    apr_int64_t keep = aapi_cfg_session_cache_ttl(c) + STAMP_KEEP_EXTRA;
+
+    if (!aapi_cache_is_networked(c->cache)) {
+        return;
+    }
+    stamp = aapi_random_hex(r->pool, AAPI_CRED_STAMP_LEN / 2);
+    if (!stamp || aapi_cache_set(c->cache, r->server, user_key(r->pool, uid),
+                                 stamp, AAPI_CRED_STAMP_LEN,
+                                 apr_time_now() + apr_time_from_sec(keep),
+                                 r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AAPI_LOGNO(0703)
+                      "the change of user %s could not be recorded in the "
+                      "shared cache: other servers check its Basic "
+                      "credentials again within AuthAPISessionCacheTTL", uid);
+    }
+}
+
 aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
                                        const char *token, size_t len,
                                        aapi_claims_t *claims, int *expired,

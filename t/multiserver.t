@@ -19,7 +19,7 @@ use MIME::Base64 ();
 use JSON::PP ();
 use Time::HiRes qw(sleep);
 
-plan tests => 7, need_module('mod_auth_api.c');
+plan tests => 8, need_module('mod_auth_api.c');
 
 my $vars    = Apache::Test::config()->{vars};
 my $HTTPD   = $vars->{httpd};
@@ -60,15 +60,25 @@ sub start_server {
     chmod 0777, $dir;
     my $port = free_port();
     my $mpm = -e "$MODDIR/mod_mpm_event.so" ? 'event' : 'prefork';
-    mkdir "$dir/members" or die;
-    open my $page, '>', "$dir/members/page.txt" or die;
-    print $page "protected\n";
-    close $page;
+    for my $area (qw(members basic)) {
+        mkdir "$dir/$area" or die;
+        open my $page, '>', "$dir/$area/page.txt" or die;
+        print $page "protected\n";
+        close $page;
+    }
+    # one process: what it has verified and trusts is what each check
+    # below meets, whichever connection a request comes on
+    my @one = $mpm eq 'event'
+        ? ('ServerLimit 1', 'StartServers 1', 'ThreadsPerChild 25',
+           'MaxRequestWorkers 25', 'MinSpareThreads 1', 'MaxSpareThreads 25')
+        : ('ServerLimit 1', 'StartServers 1', 'MaxRequestWorkers 1',
+           'MinSpareServers 1', 'MaxSpareServers 1');
     start_httpd($HTTPD, $dir, $port,
-        "LoadModule mpm_${mpm}_module $MODDIR/mod_mpm_$mpm.so",
+        "LoadModule mpm_${mpm}_module $MODDIR/mod_mpm_$mpm.so", @one,
         "LoadModule authz_core_module $MODDIR/mod_authz_core.so",
         "LoadModule authz_user_module $MODDIR/mod_authz_user.so",
         "LoadModule authn_core_module $MODDIR/mod_authn_core.so",
+        "LoadModule auth_basic_module $MODDIR/mod_auth_basic.so",
         "LoadModule dbd_module $MODDIR/mod_dbd.so",
         "LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so",
         "LoadModule socache_memcache_module $MODDIR/mod_socache_memcache.so",
@@ -80,7 +90,9 @@ sub start_server {
         "<Directory \"$dir\">", "    Require all granted", "</Directory>",
         "<Location /api/v1/auth>", "    SetHandler auth-api", "</Location>",
         "<Directory \"$dir/members\">", "    AuthType auth-api",
-        "    Require valid-user", "</Directory>");
+        "    Require valid-user", "</Directory>",
+        "<Directory \"$dir/basic\">", "    AuthType Basic", "    AuthName test",
+        "    AuthBasicProvider auth-api", "    Require valid-user", "</Directory>");
     return "http://127.0.0.1:$port";
 }
 
@@ -95,6 +107,15 @@ sub send_json {
         $tok ? (Authorization => "Bearer $tok") : () },
         content => $json->encode($data) });
     return ($r->{status}, eval { $json->decode($r->{content}) });
+}
+
+# Returns the statuses of N GETs of URL with Basic credentials USER:PW.
+sub basic_statuses {
+    my ($url, $user, $pw, $n) = @_;
+    my $auth = 'Basic ' . MIME::Base64::encode_base64("$user:$pw", '');
+    return join ' ', map {
+        $http->get($url, { headers => { Authorization => $auth } })->{status}
+    } 1 .. $n;
 }
 
 # Returns the statuses of N GETs of URL with TOK.
@@ -188,4 +209,34 @@ subtest 'memcache: a session state of another form is asked of the database' => 
          'replaced by the older form');
     is(statuses("$B/members/page.txt", $t3, 4), join(' ', (200) x 4),
        'B serves the token: it asked the database');
+};
+
+# The Basic provider keeps a verification for AuthAPISessionCacheTTL (60 s
+# here); with a shared cache a password or username change made on A gives
+# the user a new stamp there, and B checks the credentials again at once.
+subtest 'memcache: a password or username change on A is seen by Basic on B at once' => sub {
+    my ($st, $body) = post_json("$A/api/v1/auth/register",
+        { email => 'multi4@example.com', username => 'multi_four', password => 'Str0ng!Passw0rd' });
+    is($st, 201, 'registered on server A, with a username');
+    my $tok = $body->{data}{access_token} // '';
+    my $page = "$B/basic/page.txt";
+    is(basic_statuses($page, 'multi4@example.com', 'Str0ng!Passw0rd', 6), join(' ', (200) x 6),
+       'B lets the email and password in (and now trusts them for 60 s)');
+    is(basic_statuses($page, 'multi_four', 'Str0ng!Passw0rd', 6), join(' ', (200) x 6),
+       'the username too');
+    my ($cs) = post_json("$A/api/v1/auth/change-password",
+        { current_password => 'Str0ng!Passw0rd', new_password => 'N3w!Passw0rd-four' }, $tok);
+    is($cs, 200, 'change-password on A');
+    is(basic_statuses($page, 'multi4@example.com', 'Str0ng!Passw0rd', 6), join(' ', (401) x 6),
+       'B refuses the old password at once');
+    is(basic_statuses($page, 'multi4@example.com', 'N3w!Passw0rd-four', 3), join(' ', (200) x 3),
+       'B lets the new password in');
+    is(basic_statuses($page, 'multi_four', 'N3w!Passw0rd-four', 3), join(' ', (200) x 3),
+       'with the username too (B trusts it now)');
+    my ($ps) = send_json('PATCH', "$A/api/v1/auth/me", { username => 'multi_five' }, $tok);
+    is($ps, 200, 'PATCH /me on A: a new username');
+    is(basic_statuses($page, 'multi_four', 'N3w!Passw0rd-four', 6), join(' ', (401) x 6),
+       'B refuses the old username at once');
+    is(basic_statuses($page, 'multi_five', 'N3w!Passw0rd-four', 3), join(' ', (200) x 3),
+       'B lets the new username in');
 };

@@ -259,6 +259,7 @@ int aapi_ep_change_password(request_rec *r, aapi_srv_cfg_t *c)
         return aapi_http_send_status(r, st, NULL);
     }
     aapi_sessions_mark_ended(r, c, ended);
+    aapi_user_mark_changed(r, c, u->id);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0505)
                   "password of user %s changed, %d other sessions ended",
                   u->id, ended ? ended->nelts : 0);
@@ -298,6 +299,7 @@ int aapi_ep_me_delete(request_rec *r, aapi_srv_cfg_t *c)
         return aapi_http_send_status(r, st, NULL);
     }
     aapi_end_own_sessions(r, c, ended, claims.sid);
+    aapi_user_mark_changed(r, c, u->id);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0506)
                   "user %s deleted their account", u->id);
     return aapi_http_send_ok(r, HTTP_OK, "Account deleted", NULL);

@@ -144,6 +144,7 @@ int aapi_ep_me_update(request_rec *r, aapi_srv_cfg_t *c)
      * no page or backend goes on seeing a name that another account may
      * take; a refresh gives tokens with the new one */
     if (!was != !u->username || (was && strcmp(was, u->username) != 0)) {
+        aapi_user_mark_changed(r, c, u->id);
         if (aapi_store_live_ids(db, u->id, aapi_now(), &ids) == AAPI_OK) {
             aapi_sessions_mark_changed(r, c, ids);
         }
