@@ -59,7 +59,8 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
 typedef struct {
     const char *user_id, *email, *username, *role;
     int email_verified;
-    const char *stamp;        /* the user's stamp when verified; "" none */
+    char stamp[AAPI_CRED_STAMP_LEN + 1];  /* the user's stamp when
+                                           * verified; "" for none */
 } aapi_cred_identity_t;
 
 /* Computes the table key of USER and PASSWORD checked for SCOPE (the

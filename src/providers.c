@@ -193,7 +193,7 @@ static authn_status basic_check(request_rec *r, const char *user,
     ci.username = u->username;
     ci.role = u->role;
     ci.email_verified = u->email_verified;
-    ci.stamp = shared ? stamp : "";
+    apr_cpystrn(ci.stamp, shared ? stamp : "", sizeof(ci.stamp));
     if (have_key) {
         aapi_credcache_put(key, &ci, epoch,
                            aapi_now() + aapi_cfg_session_cache_ttl(c));

@@ -452,7 +452,7 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
         out->username = s->has_username ? apr_pstrdup(p, s->username) : NULL;
         out->role = apr_pstrdup(p, s->role);
         out->email_verified = s->email_verified;
-        out->stamp = apr_pstrdup(p, s->stamp);
+        memcpy(out->stamp, s->stamp, sizeof(out->stamp));
     }
     tables_unlock();
     return hit;
@@ -475,7 +475,7 @@ void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
         && put_str(s->email, MAX_EMAIL, id->email)
         && put_str(s->role, MAX_ROLE, id->role)
         && put_str(s->username, MAX_USERNAME, id->username)
-        && put_str(s->stamp, sizeof(s->stamp), id->stamp ? id->stamp : "")) {
+        && put_str(s->stamp, sizeof(s->stamp), id->stamp)) {
         memcpy(s->key, key, AAPI_CRED_KEY_LEN);
         s->has_username = id->username != NULL;
         s->email_verified = id->email_verified;

@@ -348,11 +348,16 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
         if (len == 1 && buf[0] == STATE_ENDED[0]) {
             return AAPI_INVALID_TOKEN;
         }
-        /* live: compared with what the token says. A value of another
-         * form ("C", or one of an older module in a memcache) is asked of
-         * the database */
-        if (live_state_form(buf, len)) {
-            return match_state(cl, buf, len, stale);
+        /* live: compared with what the token says. A value that differs
+         * is a refusal only when it has the form this module writes; one
+         * of another form ("C", or one of an older module in a memcache)
+         * is asked of the database */
+        if (len > 1 && buf[0] == STATE_LIVE) {
+            st = match_state(cl, buf, len, stale);
+            if (st == AAPI_OK || live_state_form(buf, len)) {
+                return st;
+            }
+            *stale = 0;
         }
     }
     if ((st = aapi_store_open(r, &db)) != AAPI_OK) {
