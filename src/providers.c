@@ -170,8 +170,14 @@ static authn_status basic_check(request_rec *r, const char *user,
      * (the first read only finds whose stamp to read) */
     shared = st == AAPI_OK && aapi_user_stamp(r, c, u->id, stamp);
     if (shared) {
+        const char *stamped = u->id;
         u = NULL;
         st = aapi_store_user_by_login(db, aapi_ascii_lower(r->pool, user), &u);
+        if (st == AAPI_OK && strcmp(u->id, stamped) != 0) {
+            /* the name went to another account meanwhile: its stamp was
+             * not read, so this verification is not kept */
+            have_key = 0;
+        }
     }
     if (st != AAPI_OK && st != AAPI_NOT_FOUND) {
         if (have_key) aapi_credcache_drop(key);
