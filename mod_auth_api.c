@@ -149,6 +149,7 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *sp;
 
     aapi_common_passwords_init(pconf);
+    aapi_authn_post_config(pconf);
     if (aapi_revocation_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AAPI_LOGNO(0002)
                      "no shared memory for the revocation counter: tokens "

@@ -6,6 +6,10 @@
 #include "aapi.h"
 #include "mod_auth.h"
 
+/* Prepares, once a configuration (from PCONF), what publishing an identity
+ * needs. */
+void aapi_authn_post_config(apr_pool_t *pconf);
+
 /* check_authn hook: DECLINED for other auth types; OK with r->user and the
  * AUTH_API_* environment set; or 401/403/302. */
 int aapi_check_authn(request_rec *r);

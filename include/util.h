@@ -3,6 +3,7 @@
 #define AAPI_UTIL_H
 
 #include "apr_pools.h"
+#include "apr_tables.h"
 #include "apr_time.h"
 #include <stddef.h>
 
@@ -79,5 +80,25 @@ char *aapi_utf8_clean(apr_pool_t *p, const char *s, size_t maxbytes);
 
 /* Returns the number of code points in the valid UTF-8 string S. */
 size_t aapi_utf8_len(const char *s);
+
+/* A fixed list of names to add to a table at once (the AUTH_API_*
+ * variables of every authenticated request): a table of NAMES (N of them,
+ * strings that live as long as P) made once from P, copied for a request
+ * with one apr_table_copy instead of one apr_table_addn a name. */
+typedef struct aapi_table_tpl aapi_table_tpl_t;
+
+aapi_table_tpl_t *aapi_table_tpl_make(apr_pool_t *p, const char *const *names,
+                                      int n);
+
+/* When T is empty, returns a table from P with the names of TPL and VALS
+ * (one a name, in order; strings that live as long as P) for the caller to
+ * use instead of T; else returns NULL (the caller then sets each name in
+ * T). The values are written into the entries apr_table_copy made: a value
+ * is not part of a table's index (names and their checksums are), so the
+ * table stays consistent, as t/unit/test_util.c checks against the APR in
+ * use. */
+apr_table_t *aapi_table_tpl_fill(apr_pool_t *p, const apr_table_t *t,
+                                 const aapi_table_tpl_t *tpl,
+                                 const char *const *vals);
 
 #endif

@@ -103,6 +103,24 @@ void aapi_strip_identity_headers(request_rec *r)
     }
 }
 
+/* The AUTH_API_* variables, in the order of env_names. */
+enum {
+    ENV_USER_ID, ENV_EMAIL, ENV_USERNAME, ENV_ROLE, ENV_EMAIL_VERIFIED,
+    ENV_SESSION_ID, ENV_EXPIRES, ENV_COUNT
+};
+static const char *const env_names[ENV_COUNT] = {
+    "AUTH_API_USER_ID", "AUTH_API_EMAIL", "AUTH_API_USERNAME",
+    "AUTH_API_ROLE", "AUTH_API_EMAIL_VERIFIED", "AUTH_API_SESSION_ID",
+    "AUTH_API_EXPIRES"
+};
+/* the same as a table, which an empty environment takes with one call */
+static aapi_table_tpl_t *env_tpl;
+
+void aapi_authn_post_config(apr_pool_t *pconf)
+{
+    env_tpl = aapi_table_tpl_make(pconf, env_names, ENV_COUNT);
+}
+
 /* aapi_publish_identity for an ID that lives in r->pool already (it is
  * kept as the request's identity as it is). */
 static void publish(request_rec *r, aapi_identity_t *id, const char *user,
@@ -123,12 +141,9 @@ static void publish(request_rec *r, aapi_identity_t *id, const char *user,
     const char *expires = id->expires_text ? id->expires_text
                           : id->expires ? aapi_rfc3339(r->pool, id->expires)
                           : NULL;
-    apr_table_t *env = r->subprocess_env;
-    /* an empty environment (the common case) takes plain adds; one that
-     * has anything (a subrequest's copy, SetEnvIf, mod_unique_id) gets each
-     * name replaced, so no earlier value of the same name survives */
-    void (*put)(apr_table_t *, const char *, const char *) =
-        apr_is_empty_table(env) ? apr_table_addn : apr_table_setn;
+    const char *vals[ENV_COUNT];
+    apr_table_t *env;
+    int i;
 
     if (!user) {
         switch (d->remote_user) {
@@ -148,13 +163,25 @@ static void publish(request_rec *r, aapi_identity_t *id, const char *user,
     }
     ap_set_module_config(r->request_config, &auth_api_module, id);
 
-    put(env, "AUTH_API_USER_ID", id->user_id);
-    put(env, "AUTH_API_EMAIL", id->email);
-    put(env, "AUTH_API_USERNAME", id->username ? id->username : "");
-    put(env, "AUTH_API_ROLE", id->role);
-    put(env, "AUTH_API_EMAIL_VERIFIED", verified);
-    put(env, "AUTH_API_SESSION_ID", id->session_id ? id->session_id : "");
-    put(env, "AUTH_API_EXPIRES", expires ? expires : "");
+    vals[ENV_USER_ID] = id->user_id;
+    vals[ENV_EMAIL] = id->email;
+    vals[ENV_USERNAME] = id->username ? id->username : "";
+    vals[ENV_ROLE] = id->role;
+    vals[ENV_EMAIL_VERIFIED] = verified;
+    vals[ENV_SESSION_ID] = id->session_id ? id->session_id : "";
+    vals[ENV_EXPIRES] = expires ? expires : "";
+    /* an empty environment (the common case) takes the names at once; one
+     * that has anything (a subrequest's copy, SetEnvIf, mod_unique_id) gets
+     * each name replaced, so no earlier value of the same name survives */
+    if ((env = aapi_table_tpl_fill(r->pool, r->subprocess_env, env_tpl,
+                                   vals))) {
+        r->subprocess_env = env;   /* for the empty one, which none has used */
+    }
+    else {
+        for (i = 0; i < ENV_COUNT; i++) {
+            apr_table_setn(r->subprocess_env, env_names[i], vals[i]);
+        }
+    }
     if (d->forward_headers == 1) {
         apr_table_setn(r->headers_in, HEADER_PREFIX "User-Id", id->user_id);
         apr_table_setn(r->headers_in, HEADER_PREFIX "Email", id->email);

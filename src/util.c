@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include "apr_lib.h"
+#include "apr_tables.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -483,4 +484,55 @@ size_t aapi_utf8_len(const char *s)
         }
     }
     return n;
+}
+
+/* ==== table templates ==== */
+
+struct aapi_table_tpl {
+    apr_table_t *t;
+    const char *const *names;
+    int n;
+};
+
+aapi_table_tpl_t *aapi_table_tpl_make(apr_pool_t *p, const char *const *names,
+                                      int n)
+{
+    aapi_table_tpl_t *tpl = apr_palloc(p, sizeof(*tpl));
+    int i;
+
+    /* room for what a CGI or PHP request adds after them */
+    tpl->t = apr_table_make(p, n + 32);
+    tpl->names = names;
+    tpl->n = n;
+    for (i = 0; i < n; i++) {
+        apr_table_addn(tpl->t, names[i], "");
+    }
+    return tpl;
+}
+
+apr_table_t *aapi_table_tpl_fill(apr_pool_t *p, const apr_table_t *t,
+                                 const aapi_table_tpl_t *tpl,
+                                 const char *const *vals)
+{
+    const apr_array_header_t *a;
+    apr_table_entry_t *e;
+    apr_table_t *copy;
+    int i;
+
+    if (!tpl || !apr_is_empty_table(t)) {
+        return NULL;
+    }
+    copy = apr_table_copy(p, tpl->t);
+    a = apr_table_elts(copy);
+    if (a->nelts != tpl->n) {       /* not what apr_table_copy does */
+        return NULL;
+    }
+    e = (apr_table_entry_t *)a->elts;
+    for (i = 0; i < tpl->n; i++) {
+        if (e[i].key != tpl->names[i]) {
+            return NULL;
+        }
+        e[i].val = (char *)vals[i];
+    }
+    return copy;
 }

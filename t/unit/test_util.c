@@ -479,6 +479,87 @@ static void test_strings(void)
            "utf8_len of a 3-byte and a 4-byte character");
 }
 
+/* the table a template gives must behave as if each name had been added
+ * with apr_table_addn: every look-up, replacement, removal, addition and
+ * copy of the APR in use is checked against it */
+static int count_entry(void *rec, const char *key, const char *value)
+{
+    (*(int *)rec)++;
+    return 1;
+}
+
+static void test_table_tpl(void)
+{
+    static const char *const names[] = {
+        "AUTH_API_USER_ID", "AUTH_API_EMAIL", "AUTH_API_USERNAME",
+        "AUTH_API_ROLE", "AUTH_API_EMAIL_VERIFIED", "AUTH_API_SESSION_ID",
+        "AUTH_API_EXPIRES"
+    };
+    static const char *const vals[] = {
+        "u-1", "ann@example.com", "ann", "admin", "true", "s-1",
+        "2026-12-03T12:00:00Z"
+    };
+    aapi_table_tpl_t *tpl = aapi_table_tpl_make(p, names, 7);
+    apr_table_t *empty = apr_table_make(p, 25), *busy = apr_table_make(p, 4);
+    apr_table_t *t, *t2, *copy;
+    const apr_array_header_t *a;
+    int i, n = 0;
+
+    t = aapi_table_tpl_fill(p, empty, tpl, vals);
+    ok(t != NULL, "tpl: an empty table gets the template");
+    for (i = 0; t && i < 7; i++) {
+        is_str(apr_table_get(t, names[i]), vals[i], names[i]);
+    }
+    ok(t && apr_table_get(t, "auth_api_role")
+       && !strcmp(apr_table_get(t, "auth_api_role"), "admin"),
+       "tpl: a name is found without regard to case");
+    ok(t && !apr_table_get(t, "AUTH_API_NOPE") && !apr_table_get(t, "A"),
+       "tpl: a name not in it is not found");
+    a = t ? apr_table_elts(t) : NULL;
+    is_int(a ? a->nelts : -1, 7, "tpl: seven entries, no more");
+    if (t) {
+        apr_table_do(count_entry, &n, t, NULL);
+    }
+    is_int(n, 7, "tpl: apr_table_do sees the seven");
+
+    /* the template itself keeps its empty values: requests never share */
+    t2 = aapi_table_tpl_fill(p, empty, tpl, names);
+    ok(t && t2 && !strcmp(apr_table_get(t, "AUTH_API_ROLE"), "admin")
+       && !strcmp(apr_table_get(t2, "AUTH_API_ROLE"), "AUTH_API_ROLE"),
+       "tpl: two tables from one template are independent");
+
+    if (t) {
+        apr_table_setn(t, "AUTH_API_ROLE", "user");
+        is_str(apr_table_get(t, "AUTH_API_ROLE"), "user",
+               "tpl: apr_table_setn replaces a value");
+        is_int(apr_table_elts(t)->nelts, 7, "tpl: ... without a second entry");
+        apr_table_unset(t, "AUTH_API_EMAIL");
+        ok(!apr_table_get(t, "AUTH_API_EMAIL"), "tpl: apr_table_unset removes");
+        is_str(apr_table_get(t, "AUTH_API_EXPIRES"), vals[6],
+               "tpl: ... and the later names are still found");
+        for (i = 0; i < 40; i++) {         /* past the room it was made with */
+            apr_table_addn(t, apr_psprintf(p, "VAR_%d", i), "x");
+        }
+        apr_table_setn(t, "AUTH_API_USERNAME", "bob");
+        is_str(apr_table_get(t, "AUTH_API_USERNAME"), "bob",
+               "tpl: a name is replaced after the table grew");
+        is_str(apr_table_get(t, "VAR_39"), "x", "tpl: added names are found");
+        is_str(apr_table_get(t, "AUTH_API_USER_ID"), vals[0],
+               "tpl: the first name is found after the table grew");
+        copy = apr_table_copy(p, t);
+        is_str(apr_table_get(copy, "AUTH_API_SESSION_ID"), vals[5],
+               "tpl: a copy finds the names");
+        copy = apr_table_overlay(p, busy, t);
+        is_str(apr_table_get(copy, "AUTH_API_EMAIL_VERIFIED"), vals[4],
+               "tpl: an overlay finds the names");
+    }
+    apr_table_setn(busy, "UNIQUE_ID", "x");
+    ok(aapi_table_tpl_fill(p, busy, tpl, vals) == NULL,
+       "tpl: a table that has anything is left to the caller");
+    ok(aapi_table_tpl_fill(p, empty, NULL, vals) == NULL,
+       "tpl: no template, no table");
+}
+
 int main(void)
 {
     p = tap_init();
@@ -491,5 +572,6 @@ int main(void)
     test_i64_text();
     test_units();
     test_strings();
+    test_table_tpl();
     return done();
 }
