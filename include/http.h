@@ -89,4 +89,7 @@ int aapi_http_cors(request_rec *r, const aapi_srv_cfg_t *c,
  * carries two credentials. */
 const char *aapi_http_bearer(request_rec *r, size_t *len, int *bad);
 
+/* The same for H, the value of an Authorization header (NULL: none). */
+const char *aapi_http_bearer_of(const char *h, size_t *len, int *bad);
+
 #endif

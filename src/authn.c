@@ -83,24 +83,60 @@ static int identity_header_name(const char *name)
     return 1;
 }
 
-void aapi_strip_identity_headers(request_rec *r)
+/* Returns 1 when NAME is "Authorization" in any case. */
+static int is_authorization(const char *name)
+{
+    static const char want[] = "authorization";
+    size_t i;
+
+    /* every byte of WANT is a letter: c | 0x20 matches it for that letter
+     * in either case and for no other byte */
+    for (i = 0; i < sizeof(want) - 1; i++) {
+        if ((name[i] | 0x20) != want[i]) {
+            return 0;
+        }
+    }
+    return name[i] == '\0';
+}
+
+/* Removes from R the request headers that identity_header_name names and
+ * returns the value of the first Authorization header (NULL: none), both
+ * in one pass over the headers (the hot path reads both). */
+static const char *strip_and_authorization(request_rec *r)
 {
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const char *authorization = NULL;
     apr_array_header_t *doomed = NULL;
     int i;
 
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && identity_header_name(e[i].key)) {
+        const char *k = e[i].key;
+
+        if (!k) {
+            continue;
+        }
+        if ((k[0] | 0x20) == 'a') {
+            if (!authorization && is_authorization(k)) {
+                authorization = e[i].val;
+            }
+        }
+        else if (identity_header_name(k)) {
             if (!doomed) {
                 doomed = apr_array_make(r->pool, 4, sizeof(const char *));
             }
-            APR_ARRAY_PUSH(doomed, const char *) = e[i].key;
+            APR_ARRAY_PUSH(doomed, const char *) = k;
         }
     }
     for (i = 0; doomed && i < doomed->nelts; i++) {
         apr_table_unset(r->headers_in, APR_ARRAY_IDX(doomed, i, const char *));
     }
+    return authorization;
+}
+
+void aapi_strip_identity_headers(request_rec *r)
+{
+    strip_and_authorization(r);
 }
 
 /* The AUTH_API_* variables, in the order of env_names. */
@@ -355,7 +391,7 @@ int aapi_check_authn(request_rec *r)
     aapi_claims_t claims;
     aapi_identity_t *id;
     aapi_status_t st;
-    const char *token, *why = NULL;
+    const char *token, *authorization, *why = NULL;
     size_t len = 0;
     int bad = 0, from_cookie = 0, expired = 0, set_cookies = 0;
 
@@ -363,7 +399,7 @@ int aapi_check_authn(request_rec *r)
         return DECLINED;
     }
     /* whatever follows, a backend never sees identity headers a client made */
-    aapi_strip_identity_headers(r);
+    authorization = strip_and_authorization(r);
     c = aapi_srv_cfg(r->server);
     if (!c->key) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AAPI_LOGNO(0901)
@@ -375,7 +411,7 @@ int aapi_check_authn(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    token = aapi_http_bearer(r, &len, &bad);
+    token = aapi_http_bearer_of(authorization, &len, &bad);
     if (bad) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0902)
                       "malformed Authorization header refused");

@@ -225,7 +225,12 @@ int aapi_http_safe_method(request_rec *r)
 
 const char *aapi_http_bearer(request_rec *r, size_t *len, int *bad)
 {
-    const char *h = apr_table_get(r->headers_in, "Authorization");
+    return aapi_http_bearer_of(apr_table_get(r->headers_in, "Authorization"),
+                               len, bad);
+}
+
+const char *aapi_http_bearer_of(const char *h, size_t *len, int *bad)
+{
     const char *tok;
     size_t n;
 

@@ -16,7 +16,7 @@ use AAPI::Protect;
 use AAPI::Forged qw(forged_tokens forged_named);
 use MIME::Base64 qw(encode_base64);
 
-plan tests => 10, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 11, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -82,6 +82,18 @@ subtest 'the controls: the real tokens and re-signed real claims open the area' 
     my $t = time;
     accepted(forge_jwt($HS256, claims(iat => $t - 1000, nbf => $t - 1000, exp => $t - 10), $SECRET),
              'expired 10 s ago (within the 30 s leeway)');
+};
+
+subtest 'the header name is read without regard to case' => sub {
+    for my $name ('authorization', 'AUTHORIZATION', 'aUtHoRiZaTiOn') {
+        my $r = raw_req('GET', $P, [ "$name: Bearer $TOK" ]);
+        is($r->{status}, 200, "$name: 200") or diag(substr($r->{body}, 0, 300));
+    }
+    # names that are almost it are not it: no credential, a plain challenge
+    for my $name ('Authorizatio', 'Authorizations', 'X-Authorization',
+                  'Authorisation', 'Authorization_') {
+        refused_h([ "$name: Bearer $TOK" ], $name, 'Bearer');
+    }
 };
 
 subtest 'two credentials in one request' => sub {
