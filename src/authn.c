@@ -83,21 +83,20 @@ static int identity_header_name(const char *name)
     return 1;
 }
 
-/* Returns 1 when NAME is "Authorization" in any case. */
-static int is_authorization(const char *name)
+/* Returns 1 when NAME is "Authorization" in any case. Every byte of
+ * "authorization" is a letter, which c | 0x20 matches in either case and
+ * no other byte does (NUL included): the test stops at the first byte that
+ * differs, so it never reads past the end of NAME. */
+#define LC_IS(c, l) ((char)((c) | 0x20) == (l))
+static int is_authorization(const char *n)
 {
-    static const char want[] = "authorization";
-    size_t i;
-
-    /* every byte of WANT is a letter: c | 0x20 matches it for that letter
-     * in either case and for no other byte */
-    for (i = 0; i < sizeof(want) - 1; i++) {
-        if ((name[i] | 0x20) != want[i]) {
-            return 0;
-        }
-    }
-    return name[i] == '\0';
+    return LC_IS(n[0], 'a') && LC_IS(n[1], 'u') && LC_IS(n[2], 't')
+           && LC_IS(n[3], 'h') && LC_IS(n[4], 'o') && LC_IS(n[5], 'r')
+           && LC_IS(n[6], 'i') && LC_IS(n[7], 'z') && LC_IS(n[8], 'a')
+           && LC_IS(n[9], 't') && LC_IS(n[10], 'i') && LC_IS(n[11], 'o')
+           && LC_IS(n[12], 'n') && n[13] == '\0';
 }
+#undef LC_IS
 
 /* Removes from R the request headers that identity_header_name names and
  * returns the value of the first Authorization header (NULL: none), both
@@ -116,7 +115,7 @@ static const char *strip_and_authorization(request_rec *r)
         if (!k) {
             continue;
         }
-        if ((k[0] | 0x20) == 'a') {
+        if ((k[0] | 0x20) == 'a') {     /* Accept*, Authorization */
             if (!authorization && is_authorization(k)) {
                 authorization = e[i].val;
             }

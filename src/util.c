@@ -519,7 +519,7 @@ apr_table_t *aapi_table_tpl_fill(apr_pool_t *p, const apr_table_t *t,
     apr_table_t *copy;
     int i;
 
-    if (!tpl || !apr_is_empty_table(t)) {
+    if (!tpl || tpl->n < 1 || !apr_is_empty_table(t)) {
         return NULL;
     }
     copy = apr_table_copy(p, tpl->t);
@@ -528,10 +528,11 @@ apr_table_t *aapi_table_tpl_fill(apr_pool_t *p, const apr_table_t *t,
         return NULL;
     }
     e = (apr_table_entry_t *)a->elts;
+    if (e[0].key != tpl->names[0]
+        || e[tpl->n - 1].key != tpl->names[tpl->n - 1]) {
+        return NULL;                /* out of order: not what it does either */
+    }
     for (i = 0; i < tpl->n; i++) {
-        if (e[i].key != tpl->names[i]) {
-            return NULL;
-        }
         e[i].val = (char *)vals[i];
     }
     return copy;
