@@ -100,5 +100,15 @@ int aapi_sqlite_pre_config(void)
 {
     /* only before SQLite has started in this process; later (a restart of
      * httpd, or another module was first) it refuses, and nothing changes */
-    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK) {
+        return 0;
+    }
+    /* a connection without a mutex of its own: mod_dbd hands a connection
+     * (and the statements prepared on it) to one request at a time, which
+     * is what SQLite's multi-thread mode asks; serialized mode would lock
+     * and unlock that mutex around every call, dozens a query */
+    if (sqlite3_threadsafe()) {
+        sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    }
+    return 1;
 }

@@ -4,7 +4,7 @@
  * database file: a thread holding the write lock inside a transaction is
  * not held up by another thread of the process that waits for it, and the
  * waiting is bounded; and SQLite is set up without its memory statistics
- * when the module's pre_config runs first.
+ * and in multi-thread mode when the module's pre_config runs first.
  */
 #include "store_sqlite.h"
 #include "tap.h"
@@ -38,6 +38,8 @@ static void test_pre_config(void)
        "SQLite works afterwards");
     is_int((int)sqlite3_memory_used(), 0,
            "SQLite keeps no count of its memory (no mutex per allocation)");
+    ok(!sqlite3_threadsafe() || sqlite3_db_mutex(db) == NULL,
+       "a connection has no mutex of its own (multi-thread mode)");
     sqlite3_close(db);
     is_int(aapi_sqlite_pre_config(), 0,
            "pre_config once SQLite has started: refused, nothing changes");
