@@ -4,7 +4,7 @@
 # token, (c) under AuthType Basic with AuthBasicProvider auth-api; wrk on
 # loopback, the three interleaved round by round, medians and ratios.
 #
-#   BENCH_ROUNDS    rounds (5)          BENCH_DURATION  seconds per run (5)
+#   BENCH_ROUNDS    rounds (15)         BENCH_DURATION  seconds per run (2)
 #   BENCH_THREADS   wrk threads (2)     BENCH_CONNS     wrk connections (32)
 #   BENCH_COST      bcrypt cost (10)    BENCH_TIMEOUT   whole run, seconds
 #   BENCH_KEEP=1    keep the temporary ServerRoot
@@ -19,8 +19,8 @@ use AapiBench qw(say_ die_ with_deadline make_root remove_root free_port
                  http_req register_user basic_header results_write median
                  check_status);
 
-my $ROUNDS   = $ENV{BENCH_ROUNDS}   || 5;
-my $DURATION = $ENV{BENCH_DURATION} || 5;
+my $ROUNDS   = $ENV{BENCH_ROUNDS}   || 15;
+my $DURATION = $ENV{BENCH_DURATION} || 2;
 my $THREADS  = $ENV{BENCH_THREADS}  || 2;
 my $CONNS    = $ENV{BENCH_CONNS}    || 32;
 my $COST     = $ENV{BENCH_COST}     || 10;

@@ -60,17 +60,24 @@ typedef struct {
  * bcrypt at once. */
 #define CRED_STALE_GRACE 30
 
+/* What a credential slot tells about its user: copied out whole by a
+ * reader, so its strings end inside it (see aapi_credcache_get). */
 typedef struct {
+    int email_verified;
+    int has_username;
+    char user_id[MAX_ID], role[MAX_ROLE], email[MAX_EMAIL];
+    char username[MAX_USERNAME];
+    char stamp[AAPI_CRED_STAMP_LEN + 1];
+} cred_ident_t;
+
+typedef struct {
+    apr_uint32_t seq;              /* odd while written: see seq_write_begin */
+    apr_uint32_t revalidating;     /* one request is re-verifying it */
     int used;
-    int revalidating;              /* one request is re-verifying it */
     unsigned char key[AAPI_CRED_KEY_LEN];
     apr_uint32_t epoch;
     apr_int64_t trust_until;
-    int email_verified;
-    char user_id[MAX_ID], role[MAX_ROLE], email[MAX_EMAIL];
-    char username[MAX_USERNAME];
-    int has_username;
-    char stamp[AAPI_CRED_STAMP_LEN + 1];
+    cred_ident_t id;
 } cred_slot_t;
 
 static cred_slot_t *creds;
@@ -149,16 +156,30 @@ static APR_INLINE void cpu_relax(void)
 
 /* Makes S's sequence number odd before a write: readers that started
  * before or start during the write see it move or see it odd. */
-static APR_INLINE void seq_write_begin(slot_t *s)
+static APR_INLINE void seq_write_begin(apr_uint32_t *seq)
 {
-    __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(seq, *seq + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
 /* Makes it even again once every byte of the write is stored. */
-static APR_INLINE void seq_write_end(slot_t *s)
+static APR_INLINE void seq_write_end(apr_uint32_t *seq)
 {
-    __atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
+}
+
+/* Waits a bounded while for the write that made SEQ odd to end; returns
+ * the number read last (still odd when the writer took too long). */
+static APR_INLINE apr_uint32_t seq_wait(const apr_uint32_t *seq,
+                                        apr_uint32_t v)
+{
+    int spins;
+
+    for (spins = 0; spins < 1000 && (v & 1); spins++) {
+        cpu_relax();
+        v = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+    }
+    return v;
 }
 
 /* Takes S's writer lock if it is free; returns 0 when another thread
@@ -177,7 +198,8 @@ static APR_INLINE void slot_unlock(slot_t *s)
     __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
 }
 
-/* The table of checked credentials is read and written under one lock. */
+/* The writers of the table of checked credentials take one lock (they are
+ * few: one a password verification); its readers take none. */
 static APR_INLINE void tables_lock(void)
 {
 #if APR_HAS_THREADS
@@ -277,12 +299,7 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
         if (seq & 1) {
             /* a writer is at work: a write takes well under a
              * microsecond; wait that long (bounded), then read again */
-            int spins;
-            for (spins = 0; spins < 1000 && (seq & 1); spins++) {
-                cpu_relax();
-                seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-            }
-            if (seq & 1) {
+            if ((seq = seq_wait(&s->seq, seq)) & 1) {
                 continue;
             }
         }
@@ -353,7 +370,7 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
     if (!slot_trylock(s)) {
         return;                   /* another thread is writing this slot */
     }
-    seq_write_begin(s);
+    seq_write_begin(&s->seq);
     s->len = 0;
     s->ident_len = 0;
     if (put_ident(s, NULL, cl->sub, MAX_ID)
@@ -373,7 +390,7 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
         s->trust_until = trust_until;
         s->len = len;
     }
-    seq_write_end(s);
+    seq_write_end(&s->seq);
     slot_unlock(s);
 }
 
@@ -431,31 +448,58 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
                        aapi_cred_identity_t *out)
 {
     cred_slot_t *s;
-    int hit;
+    cred_ident_t *id;
+    int attempt;
 
     if (!creds) {
         return 0;
     }
     s = cred_slot_of(key);
-    tables_lock();
-    hit = s->used && CRYPTO_memcmp(s->key, key, AAPI_CRED_KEY_LEN) == 0
-          && s->epoch == aapi_revocation_epoch()
-          && now < s->trust_until + CRED_STALE_GRACE;
-    if (hit && now >= s->trust_until && !s->revalidating) {
-        /* this request re-verifies; the others keep the answer meanwhile */
-        s->revalidating = 1;
-        hit = 0;
+    id = apr_palloc(p, sizeof(*id));
+    /* as the token table's readers (aapi_tokcache_get): no lock, a copy
+     * kept only when no writer came in while it was made */
+    for (attempt = 0; attempt < 4; attempt++) {
+        apr_uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+        apr_int64_t until = 0;
+        int hit = 0;
+
+        if ((seq & 1) && ((seq = seq_wait(&s->seq, seq)) & 1)) {
+            continue;
+        }
+        if (s->used && aapi_ct_equal_long(s->key, key, AAPI_CRED_KEY_LEN)
+            && s->epoch == aapi_revocation_epoch()) {
+            until = s->trust_until;
+            if (now < until + CRED_STALE_GRACE) {
+                memcpy(id, &s->id, sizeof(*id));
+                hit = 1;
+            }
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq) {
+            continue;             /* written meanwhile: read it again */
+        }
+        if (!hit) {
+            return 0;
+        }
+        /* past its trust: the first request to see it re-verifies, the
+         * others keep the answer meanwhile (for CRED_STALE_GRACE at most) */
+        if (now >= until
+            && !__atomic_exchange_n(&s->revalidating, 1, __ATOMIC_ACQ_REL)) {
+            return 0;
+        }
+        /* a consistent copy ends its strings (put_str); make sure */
+        id->user_id[MAX_ID - 1] = id->role[MAX_ROLE - 1] = '\0';
+        id->email[MAX_EMAIL - 1] = id->username[MAX_USERNAME - 1] = '\0';
+        id->stamp[sizeof(id->stamp) - 1] = '\0';
+        out->user_id = id->user_id;
+        out->email = id->email;
+        out->username = id->has_username ? id->username : NULL;
+        out->role = id->role;
+        out->email_verified = id->email_verified;
+        memcpy(out->stamp, id->stamp, sizeof(out->stamp));
+        return 1;
     }
-    if (hit) {
-        out->user_id = apr_pstrdup(p, s->user_id);
-        out->email = apr_pstrdup(p, s->email);
-        out->username = s->has_username ? apr_pstrdup(p, s->username) : NULL;
-        out->role = apr_pstrdup(p, s->role);
-        out->email_verified = s->email_verified;
-        memcpy(out->stamp, s->stamp, sizeof(out->stamp));
-    }
-    tables_unlock();
-    return hit;
+    return 0;
 }
 
 void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
@@ -469,20 +513,22 @@ void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
     }
     s = cred_slot_of(key);
     tables_lock();
+    seq_write_begin(&s->seq);
     s->used = 0;
-    s->revalidating = 0;
-    if (put_str(s->user_id, MAX_ID, id->user_id)
-        && put_str(s->email, MAX_EMAIL, id->email)
-        && put_str(s->role, MAX_ROLE, id->role)
-        && put_str(s->username, MAX_USERNAME, id->username)
-        && put_str(s->stamp, sizeof(s->stamp), id->stamp)) {
+    if (put_str(s->id.user_id, MAX_ID, id->user_id)
+        && put_str(s->id.email, MAX_EMAIL, id->email)
+        && put_str(s->id.role, MAX_ROLE, id->role)
+        && put_str(s->id.username, MAX_USERNAME, id->username)
+        && put_str(s->id.stamp, sizeof(s->id.stamp), id->stamp)) {
         memcpy(s->key, key, AAPI_CRED_KEY_LEN);
-        s->has_username = id->username != NULL;
-        s->email_verified = id->email_verified;
+        s->id.has_username = id->username != NULL;
+        s->id.email_verified = id->email_verified;
         s->epoch = epoch;
         s->trust_until = trust_until;
         s->used = 1;
     }
+    __atomic_store_n(&s->revalidating, 0, __ATOMIC_RELAXED);
+    seq_write_end(&s->seq);
     tables_unlock();
 }
 
@@ -495,9 +541,11 @@ void aapi_credcache_drop(const unsigned char key[AAPI_CRED_KEY_LEN])
     }
     s = cred_slot_of(key);
     tables_lock();
-    if (s->used && CRYPTO_memcmp(s->key, key, AAPI_CRED_KEY_LEN) == 0) {
+    if (s->used && aapi_ct_equal_long(s->key, key, AAPI_CRED_KEY_LEN)) {
+        seq_write_begin(&s->seq);
         s->used = 0;
-        s->revalidating = 0;
+        __atomic_store_n(&s->revalidating, 0, __ATOMIC_RELAXED);
+        seq_write_end(&s->seq);
     }
     tables_unlock();
 }

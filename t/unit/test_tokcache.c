@@ -1,7 +1,8 @@
 /*
  * test_tokcache.c - the per-process table of verified tokens (src/
  * tokcache.c): a hit needs the same bytes, the same configuration, a time
- * before exp, and an unmoved revocation counter to be trusted.
+ * before exp, and an unmoved revocation counter to be trusted; and the
+ * table of verified Basic credentials, whose readers take no lock either.
  */
 #include "aapi.h"
 #include "jwt.h"
@@ -250,6 +251,192 @@ static void test_readers_and_a_writer(void)
                     "misses while written)", c1[0] + c2[0], c1[2] + c2[2]));
 }
 
+/* ==== the table of verified Basic credentials ==== */
+
+static aapi_cred_identity_t cred_ann(void)
+{
+    aapi_cred_identity_t id;
+
+    memset(&id, 0, sizeof(id));
+    id.user_id = "0123456789abcdef0123456789abcdef";
+    id.email = "ann@example.com";
+    id.username = "ann_1";
+    id.role = "editor";
+    id.email_verified = 1;
+    memcpy(id.stamp, "0123456789abcdef", AAPI_CRED_STAMP_LEN + 1);
+    return id;
+}
+
+static int same_cred(const aapi_cred_identity_t *a,
+                     const aapi_cred_identity_t *b)
+{
+    return !strcmp(a->user_id, b->user_id) && !strcmp(a->email, b->email)
+           && !strcmp(a->role, b->role)
+           && (b->username ? a->username && !strcmp(a->username, b->username)
+                           : !a->username)
+           && a->email_verified == b->email_verified
+           && !strcmp(a->stamp, b->stamp);
+}
+
+static void test_creds(void)
+{
+    static const int scope_a = 1, scope_b = 2;
+    unsigned char k[AAPI_CRED_KEY_LEN], k_pw[AAPI_CRED_KEY_LEN];
+    unsigned char k_scope[AAPI_CRED_KEY_LEN], k_again[AAPI_CRED_KEY_LEN];
+    aapi_cred_identity_t in = cred_ann(), out;
+    apr_uint32_t epoch = aapi_revocation_epoch();
+
+    ok(aapi_credcache_key(&scope_a, "ann@example.com", "Secret-pw1", k)
+       && aapi_credcache_key(&scope_a, "ann@example.com", "Secret-pw2", k_pw)
+       && aapi_credcache_key(&scope_b, "ann@example.com", "Secret-pw1",
+                             k_scope)
+       && aapi_credcache_key(&scope_a, "ann@example.com", "Secret-pw1",
+                             k_again),
+       "creds: keys made");
+    ok(!memcmp(k, k_again, sizeof(k)), "creds: the same input, the same key");
+    ok(memcmp(k, k_pw, sizeof(k)) && memcmp(k, k_scope, sizeof(k)),
+       "creds: another password or another server, another key");
+
+    ok(!aapi_credcache_get(k, NOW, p, &out), "creds: unknown: miss");
+    aapi_credcache_put(k, &in, epoch, NOW + 60);
+    memset(&out, 0, sizeof(out));
+    ok(aapi_credcache_get(k, NOW, p, &out) && same_cred(&out, &in),
+       "creds: put, then a hit with the whole identity");
+    ok(!aapi_credcache_get(k_pw, NOW, p, &out),
+       "creds: another password misses");
+    ok(!aapi_credcache_get(k_scope, NOW, p, &out),
+       "creds: the same credentials for another server miss");
+
+    /* past the trust: one request re-verifies, the others keep the answer
+     * for the grace, after which all miss */
+    ok(!aapi_credcache_get(k, NOW + 60, p, &out),
+       "creds: stale: the first request re-verifies");
+    ok(aapi_credcache_get(k, NOW + 61, p, &out) && same_cred(&out, &in),
+       "creds: stale: the others keep the answer meanwhile");
+    ok(!aapi_credcache_get(k, NOW + 60 + 30, p, &out),
+       "creds: past the grace: a miss for all");
+    aapi_credcache_put(k, &in, epoch, NOW + 120);
+    ok(aapi_credcache_get(k, NOW + 61, p, &out),
+       "creds: the re-verification's put trusts it again");
+    ok(!aapi_credcache_get(k, NOW + 120, p, &out),
+       "creds: ... and the next time it goes stale, one re-verifies again");
+
+    aapi_credcache_put(k, &in, epoch, NOW + 60);
+    aapi_revocation_bump();
+    ok(!aapi_credcache_get(k, NOW, p, &out),
+       "creds: the revocation counter moved: miss");
+    aapi_credcache_put(k, &in, aapi_revocation_epoch(), NOW + 60);
+    ok(aapi_credcache_get(k, NOW, p, &out), "creds: put at the new count: hit");
+
+    aapi_credcache_drop(k_pw);
+    ok(aapi_credcache_get(k, NOW, p, &out),
+       "creds: dropping another key leaves it");
+    aapi_credcache_drop(k);
+    ok(!aapi_credcache_get(k, NOW, p, &out), "creds: dropped: miss");
+
+    in.username = NULL;
+    in.stamp[0] = '\0';
+    aapi_credcache_put(k, &in, aapi_revocation_epoch(), NOW + 60);
+    ok(aapi_credcache_get(k, NOW, p, &out) && out.username == NULL
+       && out.stamp[0] == '\0' && same_cred(&out, &in),
+       "creds: no username, no stamp");
+
+    in = cred_ann();
+    in.role = "a-role-name-far-too-long-for-the-table-of-credentials";
+    aapi_credcache_put(k, &in, aapi_revocation_epoch(), NOW + 60);
+    ok(!aapi_credcache_get(k, NOW, p, &out),
+       "creds: an identity that does not fit is not kept");
+}
+
+static unsigned char race_key[AAPI_CRED_KEY_LEN];
+static aapi_cred_identity_t race_ca, race_cb;
+
+static void *APR_THREAD_FUNC cred_writer(apr_thread_t *t, void *arg)
+{
+    int i;
+    (void)arg;
+    while (__atomic_load_n(&race_started, __ATOMIC_ACQUIRE) < 2) {
+        apr_thread_yield();
+    }
+    for (i = 0; i < RACE_PUTS; i++) {
+        aapi_credcache_put(race_key, i % 2 ? &race_cb : &race_ca,
+                           aapi_revocation_epoch(), NOW + 60);
+    }
+    __atomic_store_n(&race_done, 1, __ATOMIC_RELEASE);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void *APR_THREAD_FUNC cred_reader(apr_thread_t *t, void *arg)
+{
+    long *counts = arg;      /* [0] hits, [1] mixed, [2] misses */
+    apr_pool_t *rp;
+    int i;
+
+    apr_pool_create(&rp, NULL);
+    for (i = 0; i < RACE_GETS
+                && (i < 1 || !__atomic_load_n(&race_done, __ATOMIC_ACQUIRE));
+         i++) {
+        aapi_cred_identity_t out;
+        if (!aapi_credcache_get(race_key, NOW, rp, &out)) {
+            counts[2]++;
+        }
+        else if (same_cred(&out, &race_ca) || same_cred(&out, &race_cb)) {
+            counts[0]++;
+        }
+        else {
+            counts[1]++;
+        }
+        if (i == 0) {
+            __atomic_add_fetch(&race_started, 1, __ATOMIC_RELEASE);
+        }
+        if (i % 1000 == 999) {
+            apr_pool_clear(rp);
+        }
+    }
+    apr_pool_destroy(rp);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void test_creds_readers_and_a_writer(void)
+{
+    static const int scope = 3;
+    apr_thread_t *w, *r1, *r2;
+    apr_status_t rv;
+    long c1[3] = { 0, 0, 0 }, c2[3] = { 0, 0, 0 };
+
+    race_started = 0;
+    race_done = 0;
+    aapi_credcache_key(&scope, "race@example.com", "Secret-pw1", race_key);
+    race_ca = cred_ann();
+    race_cb = cred_ann();
+    race_cb.user_id = "b1";
+    race_cb.email = "somebody.else@example.org";
+    race_cb.username = NULL;
+    race_cb.role = "user";
+    race_cb.email_verified = 0;
+    memcpy(race_cb.stamp, "fedcba98", 9);
+    aapi_credcache_put(race_key, &race_ca, aapi_revocation_epoch(), NOW + 60);
+
+    rv = apr_thread_create(&r1, NULL, cred_reader, c1, p);
+    if (rv == APR_SUCCESS) rv = apr_thread_create(&r2, NULL, cred_reader, c2, p);
+    if (rv == APR_SUCCESS) rv = apr_thread_create(&w, NULL, cred_writer, NULL, p);
+    ok(rv == APR_SUCCESS, "creds: two readers and a writer started");
+    if (rv != APR_SUCCESS) {
+        return;
+    }
+    apr_thread_join(&rv, w);
+    apr_thread_join(&rv, r1);
+    apr_thread_join(&rv, r2);
+    is_int(c1[1] + c2[1], 0,
+           "creds: no reader ever got an identity mixed from two writes");
+    ok(c1[0] + c2[0] > 0,
+       apr_psprintf(p, "creds: the readers got whole identities (%ld hits, "
+                    "%ld misses while written)", c1[0] + c2[0],
+                    c1[2] + c2[2]));
+}
+
 int main(void)
 {
     p = tap_init();
@@ -257,5 +444,7 @@ int main(void)
     test_hits_and_misses();
     test_short_tokens();
     test_readers_and_a_writer();
+    test_creds();
+    test_creds_readers_and_a_writer();
     return done();
 }
