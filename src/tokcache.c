@@ -26,7 +26,8 @@
 #define SLOTS          (1 << SLOT_BITS)
 #define MAX_TOKEN      1024
 #define MAX_ID         40
-#define MAX_ROLE       32
+#define MAX_ROLE       65   /* 64 bytes: the 32 characters of MySQL's
+                             * column, some of them not ASCII */
 #define MAX_EMAIL      (AAPI_MAX_EMAIL_LEN + 1)
 #define MAX_USERNAME   24
 

@@ -20,7 +20,7 @@ use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
 
-plan tests => 6, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 7, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -150,4 +150,26 @@ subtest 'a change made in the database is seen within AuthAPISessionCacheTTL' =>
     is(served($ENV, $u->{access_token}, 'the first token again, the role back')
            ->{AUTH_API_ROLE}, 'user', 'what the token says is so again');
     Apache::TestRequest::module('default');
+};
+
+subtest 'roles of every length the stores hold work, and logout still refuses at once' => sub {
+    # the per-process token table and the shared cache hold a role up to a
+    # size; a longer one is checked in the database every time instead,
+    # with the same answers (MySQL's column holds 32 characters, SQLite's
+    # any number)
+    my @lengths = (1, 31, 32);
+    push @lengths, 33, 64, 65, 300, 600 unless AAPI::Test::db_is_mysql();
+    for my $n (@lengths) {
+        my $u = new_account();
+        my $role = substr('r' . ('abcdefghij' x 60), 0, $n);
+        set_role($u->{email}, $role);
+        my $tok = fresh_token($u);
+        for my $i (1 .. 3) {
+            is(served($ENV, $tok, "role of $n bytes, request $i")->{AUTH_API_ROLE},
+               $role, "role of $n bytes, request $i: AUTH_API_ROLE");
+        }
+        my $out = post_json('/logout', {}, Authorization => "Bearer $tok");
+        is($out->{status}, 200, "role of $n bytes: logout");
+        refused($ENV, $tok, "role of $n bytes, after logout");
+    }
 };

@@ -120,6 +120,31 @@ static void test_hits_and_misses(void)
            "overflow");
 }
 
+/* the longest role the table holds: 64 bytes (MySQL's column holds 32
+ * characters, which UTF-8 may make more bytes); one more is not kept */
+static void test_role_sizes(void)
+{
+    static const int scope = 4;
+    aapi_claims_t in = claims(), out;
+    char *tok = fake_token(400, 5);
+    char role[66];
+
+    memset(role, 'r', 64);
+    role[64] = '\0';
+    in.role = role;
+    aapi_tokcache_put(&scope, tok, strlen(tok), &in, aapi_revocation_epoch(),
+                      NOW + 60);
+    ok(get(&scope, tok, NOW, &out) == AAPI_TOKCACHE_TRUSTED
+       && !strcmp(out.role, role), "a role of 64 bytes is kept");
+    role[64] = 'r';
+    role[65] = '\0';
+    tok = fake_token(400, 6);
+    aapi_tokcache_put(&scope, tok, strlen(tok), &in, aapi_revocation_epoch(),
+                      NOW + 60);
+    ok(get(&scope, tok, NOW, &out) == AAPI_TOKCACHE_MISS,
+       "a role of 65 bytes is not (the token is verified every time)");
+}
+
 static void test_short_tokens(void)
 {
     static const int scope = 3;
@@ -342,7 +367,8 @@ static void test_creds(void)
        "creds: no username, no stamp");
 
     in = cred_ann();
-    in.role = "a-role-name-far-too-long-for-the-table-of-credentials";
+    in.role = "a-role-name-far-too-long-for-the-table-of-credentials-"
+              "longer-than-sixty-four-bytes";
     aapi_credcache_put(k, &in, aapi_revocation_epoch(), NOW + 60);
     ok(!aapi_credcache_get(k, NOW, p, &out),
        "creds: an identity that does not fit is not kept");
@@ -443,6 +469,7 @@ int main(void)
     aapi_tokcache_child_init(p);
     test_hits_and_misses();
     test_short_tokens();
+    test_role_sizes();
     test_readers_and_a_writer();
     test_creds();
     test_creds_readers_and_a_writer();
