@@ -166,10 +166,17 @@ static void test_short_tokens(void)
 #define RACE_PUTS  4000
 #define RACE_GETS  400000
 
-static const char *race_token;
+/* A race of two readers and a writer on one slot of a table: the writer
+ * puts identity A and B in turn, once both readers have read once; each
+ * reader counts what it read until the writer is done. */
+typedef struct {
+    void (*put)(int which);             /* puts A (0) or B (1) */
+    int (*probe)(apr_pool_t *rp);       /* 0 miss, 1 A or B whole, 2 mixed */
+} race_t;
+
+static const race_t *race;
 static volatile int race_done;
 static volatile int race_started;  /* readers that have read once */
-static aapi_claims_t race_a, race_b;
 
 static void *APR_THREAD_FUNC race_writer(apr_thread_t *t, void *arg)
 {
@@ -180,26 +187,11 @@ static void *APR_THREAD_FUNC race_writer(apr_thread_t *t, void *arg)
         apr_thread_yield();
     }
     for (i = 0; i < RACE_PUTS; i++) {
-        aapi_tokcache_put(&race_token, race_token, strlen(race_token),
-                          i % 2 ? &race_b : &race_a,
-                          aapi_revocation_epoch(), NOW + 60);
+        race->put(i % 2);
     }
     __atomic_store_n(&race_done, 1, __ATOMIC_RELEASE);
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
-}
-
-/* Returns 1 when OUT is all of WANT's identity, no field of the other. */
-static int same_identity(const aapi_claims_t *out, const aapi_claims_t *want)
-{
-    return !strcmp(out->sub, want->sub) && !strcmp(out->sid, want->sid)
-           && !strcmp(out->role, want->role)
-           && !strcmp(out->email, want->email)
-           && (want->username ? out->username
-                                && !strcmp(out->username, want->username)
-                              : !out->username)
-           && out->email_verified == want->email_verified
-           && out->exp == want->exp;
 }
 
 static void *APR_THREAD_FUNC race_reader(apr_thread_t *t, void *arg)
@@ -214,16 +206,14 @@ static void *APR_THREAD_FUNC race_reader(apr_thread_t *t, void *arg)
     for (i = 0; i < RACE_GETS
                 && (i < 1 || !__atomic_load_n(&race_done, __ATOMIC_ACQUIRE));
          i++) {
-        aapi_claims_t out;
-        int hit = aapi_tokcache_get(&race_token, race_token,
-                                    strlen(race_token), NOW, 30, rp, &out);
-        if (hit == AAPI_TOKCACHE_MISS) {
+        switch (race->probe(rp)) {
+        case 0:
             counts[2]++;
-        }
-        else if (same_identity(&out, &race_a) || same_identity(&out, &race_b)) {
+            break;
+        case 1:
             counts[0]++;
-        }
-        else {
+            break;
+        default:
             counts[1]++;
         }
         if (i == 0) {
@@ -238,11 +228,76 @@ static void *APR_THREAD_FUNC race_reader(apr_thread_t *t, void *arg)
     return NULL;
 }
 
-static void test_readers_and_a_writer(void)
+/* Runs the race R (its slot holding A already); NAME prefixes the tests. */
+static void run_race(const race_t *r, const char *name)
 {
     apr_thread_t *w, *r1, *r2;
     apr_status_t rv;
     long c1[3] = { 0, 0, 0 }, c2[3] = { 0, 0, 0 };
+
+    race = r;
+    race_started = 0;
+    race_done = 0;
+    rv = apr_thread_create(&r1, NULL, race_reader, c1, p);
+    if (rv == APR_SUCCESS) rv = apr_thread_create(&r2, NULL, race_reader, c2, p);
+    if (rv == APR_SUCCESS) rv = apr_thread_create(&w, NULL, race_writer, NULL, p);
+    ok(rv == APR_SUCCESS,
+       apr_psprintf(p, "%stwo readers and a writer started", name));
+    if (rv != APR_SUCCESS) {
+        return;
+    }
+    apr_thread_join(&rv, w);
+    apr_thread_join(&rv, r1);
+    apr_thread_join(&rv, r2);
+    is_int(c1[1] + c2[1], 0,
+           apr_psprintf(p, "%sno reader ever got an identity mixed from two "
+                        "writes", name));
+    ok(c1[0] + c2[0] > 0,
+       apr_psprintf(p, "%sthe readers got whole identities (%ld hits, %ld "
+                    "misses while written)", name, c1[0] + c2[0],
+                    c1[2] + c2[2]));
+}
+
+/* ---- the token table ---- */
+
+static const char *race_token;
+static aapi_claims_t race_a, race_b;
+
+/* Returns 1 when OUT is all of WANT's identity, no field of the other. */
+static int same_identity(const aapi_claims_t *out, const aapi_claims_t *want)
+{
+    return !strcmp(out->sub, want->sub) && !strcmp(out->sid, want->sid)
+           && !strcmp(out->role, want->role)
+           && !strcmp(out->email, want->email)
+           && (want->username ? out->username
+                                && !strcmp(out->username, want->username)
+                              : !out->username)
+           && out->email_verified == want->email_verified
+           && out->exp == want->exp;
+}
+
+static void token_put(int which)
+{
+    aapi_tokcache_put(&race_token, race_token, strlen(race_token),
+                      which ? &race_b : &race_a, aapi_revocation_epoch(),
+                      NOW + 60);
+}
+
+static int token_probe(apr_pool_t *rp)
+{
+    aapi_claims_t out;
+
+    if (aapi_tokcache_get(&race_token, race_token, strlen(race_token), NOW,
+                          30, rp, &out) == AAPI_TOKCACHE_MISS) {
+        return 0;
+    }
+    return same_identity(&out, &race_a) || same_identity(&out, &race_b)
+           ? 1 : 2;
+}
+
+static void test_readers_and_a_writer(void)
+{
+    static const race_t r = { token_put, token_probe };
 
     race_token = fake_token(300, 11);
     race_a = claims();
@@ -256,24 +311,8 @@ static void test_readers_and_a_writer(void)
     race_b.username = NULL;
     race_b.email_verified = 0;
     race_b.exp = NOW + 1800;
-    aapi_tokcache_put(&race_token, race_token, strlen(race_token), &race_a,
-                      aapi_revocation_epoch(), NOW + 60);
-
-    rv = apr_thread_create(&r1, NULL, race_reader, c1, p);
-    if (rv == APR_SUCCESS) rv = apr_thread_create(&r2, NULL, race_reader, c2, p);
-    if (rv == APR_SUCCESS) rv = apr_thread_create(&w, NULL, race_writer, NULL, p);
-    ok(rv == APR_SUCCESS, "two readers and a writer started");
-    if (rv != APR_SUCCESS) {
-        return;
-    }
-    apr_thread_join(&rv, w);
-    apr_thread_join(&rv, r1);
-    apr_thread_join(&rv, r2);
-    is_int(c1[1] + c2[1], 0,
-           "no reader ever got an identity mixed from two writes");
-    ok(c1[0] + c2[0] > 0,
-       apr_psprintf(p, "the readers got whole identities (%ld hits, %ld "
-                    "misses while written)", c1[0] + c2[0], c1[2] + c2[2]));
+    token_put(0);
+    run_race(&r, "");
 }
 
 /* ==== the table of verified Basic credentials ==== */
@@ -377,63 +416,27 @@ static void test_creds(void)
 static unsigned char race_key[AAPI_CRED_KEY_LEN];
 static aapi_cred_identity_t race_ca, race_cb;
 
-static void *APR_THREAD_FUNC cred_writer(apr_thread_t *t, void *arg)
+static void cred_put(int which)
 {
-    int i;
-    (void)arg;
-    while (__atomic_load_n(&race_started, __ATOMIC_ACQUIRE) < 2) {
-        apr_thread_yield();
-    }
-    for (i = 0; i < RACE_PUTS; i++) {
-        aapi_credcache_put(race_key, i % 2 ? &race_cb : &race_ca,
-                           aapi_revocation_epoch(), NOW + 60);
-    }
-    __atomic_store_n(&race_done, 1, __ATOMIC_RELEASE);
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
+    aapi_credcache_put(race_key, which ? &race_cb : &race_ca,
+                       aapi_revocation_epoch(), NOW + 60);
 }
 
-static void *APR_THREAD_FUNC cred_reader(apr_thread_t *t, void *arg)
+static int cred_probe(apr_pool_t *rp)
 {
-    long *counts = arg;      /* [0] hits, [1] mixed, [2] misses */
-    apr_pool_t *rp;
-    int i;
+    aapi_cred_identity_t out;
 
-    apr_pool_create(&rp, NULL);
-    for (i = 0; i < RACE_GETS
-                && (i < 1 || !__atomic_load_n(&race_done, __ATOMIC_ACQUIRE));
-         i++) {
-        aapi_cred_identity_t out;
-        if (!aapi_credcache_get(race_key, NOW, rp, &out)) {
-            counts[2]++;
-        }
-        else if (same_cred(&out, &race_ca) || same_cred(&out, &race_cb)) {
-            counts[0]++;
-        }
-        else {
-            counts[1]++;
-        }
-        if (i == 0) {
-            __atomic_add_fetch(&race_started, 1, __ATOMIC_RELEASE);
-        }
-        if (i % 1000 == 999) {
-            apr_pool_clear(rp);
-        }
+    if (!aapi_credcache_get(race_key, NOW, rp, &out)) {
+        return 0;
     }
-    apr_pool_destroy(rp);
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
+    return same_cred(&out, &race_ca) || same_cred(&out, &race_cb) ? 1 : 2;
 }
 
 static void test_creds_readers_and_a_writer(void)
 {
     static const int scope = 3;
-    apr_thread_t *w, *r1, *r2;
-    apr_status_t rv;
-    long c1[3] = { 0, 0, 0 }, c2[3] = { 0, 0, 0 };
+    static const race_t r = { cred_put, cred_probe };
 
-    race_started = 0;
-    race_done = 0;
     aapi_credcache_key(&scope, "race@example.com", "Secret-pw1", race_key);
     race_ca = cred_ann();
     race_cb = cred_ann();
@@ -443,24 +446,8 @@ static void test_creds_readers_and_a_writer(void)
     race_cb.role = "user";
     race_cb.email_verified = 0;
     memcpy(race_cb.stamp, "fedcba98", 9);
-    aapi_credcache_put(race_key, &race_ca, aapi_revocation_epoch(), NOW + 60);
-
-    rv = apr_thread_create(&r1, NULL, cred_reader, c1, p);
-    if (rv == APR_SUCCESS) rv = apr_thread_create(&r2, NULL, cred_reader, c2, p);
-    if (rv == APR_SUCCESS) rv = apr_thread_create(&w, NULL, cred_writer, NULL, p);
-    ok(rv == APR_SUCCESS, "creds: two readers and a writer started");
-    if (rv != APR_SUCCESS) {
-        return;
-    }
-    apr_thread_join(&rv, w);
-    apr_thread_join(&rv, r1);
-    apr_thread_join(&rv, r2);
-    is_int(c1[1] + c2[1], 0,
-           "creds: no reader ever got an identity mixed from two writes");
-    ok(c1[0] + c2[0] > 0,
-       apr_psprintf(p, "creds: the readers got whole identities (%ld hits, "
-                    "%ld misses while written)", c1[0] + c2[0],
-                    c1[2] + c2[2]));
+    cred_put(0);
+    run_race(&r, "creds: ");
 }
 
 int main(void)
