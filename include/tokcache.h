@@ -11,11 +11,28 @@
  * returns APR_SUCCESS or an error. */
 apr_status_t aapi_revocation_init(apr_pool_t *pconf);
 
-/* Returns the revocation counter; every ended session moves it. */
+/* The revocation counters: a global one, and one for each of a fixed
+ * number of shards that session ids fall in. */
+
+/* Returns the global counter (what the Basic provider's table is checked
+ * against). */
 apr_uint32_t aapi_revocation_epoch(void);
 
-/* Moves the revocation counter, so every process re-checks its tokens. */
+/* Returns the stamp of session SID: the global counter and its shard's,
+ * what an entry of the token table is checked against. */
+apr_uint64_t aapi_revocation_stamp(const char *sid);
+
+/* Returns the shard that session SID (NULL: "") falls in. */
+unsigned int aapi_revocation_shard(const char *sid);
+
+/* Moves the global counter: every process re-checks all its tokens and
+ * Basic credentials (a password or a user changed, sessions of a user
+ * ended). */
 void aapi_revocation_bump(void);
+
+/* Moves the counter of the shard of session SID: every process re-checks
+ * the tokens of the sessions of that shard (one session ended). */
+void aapi_revocation_bump_session(const char *sid);
 
 /* Creates this process's table (child_init). */
 void aapi_tokcache_child_init(apr_pool_t *p);
@@ -30,8 +47,9 @@ void aapi_tokcache_child_init(apr_pool_t *p);
  * SCOPE (the server configuration that verifies it: its key, issuer,
  * audience and database; a token verified for another is a miss):
  * AAPI_TOKCACHE_TRUSTED when this process verified it, it has not expired, it is within its trust
- * and no session has ended since; AAPI_TOKCACHE_KNOWN when only the trust
- * has run out or a session has ended since (its signature and claims need
+ * and no session of its shard has ended since (nor anything moved the
+ * global counter); AAPI_TOKCACHE_KNOWN when only the trust has run out or
+ * such an end has happened since (its signature and claims need
  * no second look, its session does); else AAPI_TOKCACHE_MISS. Fills *OUT
  * (strings from P) unless it misses. */
 int aapi_tokcache_get(const void *scope, const char *token, size_t len,
@@ -39,13 +57,13 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
                       aapi_claims_t *out);
 
 /* Remembers TOKEN, verified for SCOPE, with its claims CL, checked when
- * the counter was EPOCH,
+ * the counters of its session were STAMP (aapi_revocation_stamp),
  * trusted while the time in seconds is before TRUST_UNTIL (so never longer
  * than the trust it was given). Tokens or claims too long for the
  * table are not remembered, nor is TOKEN when another thread is writing
  * its slot at that moment (a later request puts it). */
 void aapi_tokcache_put(const void *scope, const char *token, size_t len,
-                       const aapi_claims_t *cl, apr_uint32_t epoch,
+                       const aapi_claims_t *cl, apr_uint64_t stamp,
                        apr_int64_t trust_until);
 
 /* ==== the Basic provider's table of verified credentials ==== */

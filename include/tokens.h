@@ -61,8 +61,9 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
 void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
                             const char *sid, const aapi_user_t *u);
 
-/* Records in the shared cache that session SID has ended, so that every
- * process refuses its access tokens at once. */
+/* Records in the shared cache that session SID has ended, and moves the
+ * revocation counter of its shard, so that every process refuses its
+ * access tokens at once. */
 void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
                              const char *sid);
 
@@ -100,8 +101,10 @@ void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
 int aapi_user_stamp(request_rec *r, const aapi_srv_cfg_t *c, const char *uid,
                     char *buf);
 
-/* Records, in a cache shared by several servers, that user UID's password,
- * name or account has changed (a new stamp), so that every server's
+/* Records that user UID's password, name or account has changed: moves
+ * the global revocation counter, so that every process of this server
+ * checks its Basic credentials and tokens again, and, in a cache shared by
+ * several servers, gives the user a new stamp, so that every server's
  * Basic provider checks that user's credentials again at once. */
 void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
                             const char *uid);

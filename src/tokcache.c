@@ -5,10 +5,14 @@
  * A slot is chosen from the token's signature characters; a hit needs the
  * whole stored token to equal the presented one (its signature compared in
  * constant time first), so the table answers only for tokens it has seen
- * verified. Readers take no lock (a sequence lock per slot). Every ended
- * session moves the counter (aapi_revocation_bump); an entry checked under
- * an older counter value is not trusted, so a logout is refused at once by
- * every process.
+ * verified. Readers take no lock (a sequence lock per slot). The counter
+ * is a global one and one of REVOCATION_SHARDS, the one that a session's
+ * id falls in: an ended session moves its own
+ * (aapi_revocation_bump_session), an event that concerns more (a password
+ * changed, sessions of a user ended at once) the global one
+ * (aapi_revocation_bump). An entry checked under older values of the two
+ * is not trusted, so a logout is refused at once by every process, while
+ * the entries of the sessions of the other shards stay trusted.
  */
 #include "aapi.h"
 #include "keys.h"
@@ -42,7 +46,8 @@ typedef struct {
     size_t len;                    /* 0: empty */
     const void *scope;             /* the configuration that verified it */
     char token[MAX_TOKEN];
-    apr_uint32_t epoch;
+    apr_uint64_t stamp;            /* the counters when it was checked */
+    unsigned int shard;            /* the one its session falls in */
     apr_int64_t trust_until;
     apr_int64_t exp, iat, nbf;
     int email_verified;
@@ -84,9 +89,12 @@ typedef struct {
 static cred_slot_t *creds;
 static aapi_key_t *cred_mac_key;
 
+/* counter[0] is the global counter, counter[1 + i] the one of shard i */
+#define REVOCATION_SHARDS 64
 static apr_shm_t *counter_shm;
 static volatile apr_uint32_t *counter;
-static apr_uint32_t local_counter;     /* when shared memory is missing */
+/* when shared memory is missing: this process's own */
+static apr_uint32_t local_counter[1 + REVOCATION_SHARDS];
 static slot_t *slots;
 #if APR_HAS_THREADS
 static apr_thread_mutex_t *lock;
@@ -94,30 +102,71 @@ static apr_thread_mutex_t *lock;
 
 apr_status_t aapi_revocation_init(apr_pool_t *pconf)
 {
-    apr_status_t rv = apr_shm_create(&counter_shm, sizeof(apr_uint32_t), NULL,
-                                     pconf);
+    apr_status_t rv = apr_shm_create(&counter_shm,
+                                     sizeof(apr_uint32_t)
+                                     * (1 + REVOCATION_SHARDS), NULL, pconf);
+    int i;
+
     if (rv != APR_SUCCESS) {
         counter = NULL;
         return rv;
     }
     counter = apr_shm_baseaddr_get(counter_shm);
-    apr_atomic_set32(counter, 0);
+    for (i = 0; i < 1 + REVOCATION_SHARDS; i++) {
+        apr_atomic_set32(&counter[i], 0);
+    }
     return APR_SUCCESS;
+}
+
+/* Returns the counter at index I. */
+static APR_INLINE apr_uint32_t counter_at(unsigned int i)
+{
+    return counter ? apr_atomic_read32(&counter[i])
+                   : apr_atomic_read32(&local_counter[i]);
+}
+
+static APR_INLINE void counter_inc(unsigned int i)
+{
+    apr_atomic_inc32(counter ? &counter[i] : &local_counter[i]);
+}
+
+unsigned int aapi_revocation_shard(const char *sid)
+{
+    /* FNV-1a: session ids are random, and only verified ones get here;
+     * the whole id is read so that its format does not matter */
+    apr_uint32_t h = 2166136261u;
+    const unsigned char *c = (const unsigned char *)(sid ? sid : "");
+
+    for (; *c; c++) {
+        h = (h ^ *c) * 16777619u;
+    }
+    return h % REVOCATION_SHARDS;
+}
+
+/* The stamp of shard SHARD: the global counter and the shard's. */
+static APR_INLINE apr_uint64_t stamp_of(unsigned int shard)
+{
+    return ((apr_uint64_t)counter_at(0) << 32) | counter_at(1 + shard);
 }
 
 apr_uint32_t aapi_revocation_epoch(void)
 {
-    return counter ? apr_atomic_read32(counter) : local_counter;
+    return counter_at(0);
+}
+
+apr_uint64_t aapi_revocation_stamp(const char *sid)
+{
+    return stamp_of(aapi_revocation_shard(sid));
 }
 
 void aapi_revocation_bump(void)
 {
-    if (counter) {
-        apr_atomic_inc32(counter);
-    }
-    else {
-        apr_atomic_inc32(&local_counter);
-    }
+    counter_inc(0);
+}
+
+void aapi_revocation_bump_session(const char *sid)
+{
+    counter_inc(1 + aapi_revocation_shard(sid));
 }
 
 static void credcache_child_init(apr_pool_t *p);
@@ -307,7 +356,7 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
         if (s->len == len && s->scope == scope
             && same_token(s->token, token, len)
             && now - leeway <= s->exp) {
-            hit = s->epoch == aapi_revocation_epoch() && now < s->trust_until
+            hit = s->stamp == stamp_of(s->shard) && now < s->trust_until
                   ? AAPI_TOKCACHE_TRUSTED : AAPI_TOKCACHE_KNOWN;
             n = s->ident_len;
             if (n > MAX_IDENT) {
@@ -357,7 +406,7 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
 }
 
 void aapi_tokcache_put(const void *scope, const char *token, size_t len,
-                       const aapi_claims_t *cl, apr_uint32_t epoch,
+                       const aapi_claims_t *cl, apr_uint64_t stamp,
                        apr_int64_t trust_until)
 {
     slot_t *s;
@@ -387,7 +436,8 @@ void aapi_tokcache_put(const void *scope, const char *token, size_t len,
         s->exp = cl->exp;
         s->iat = cl->iat;
         s->nbf = cl->nbf;
-        s->epoch = epoch;
+        s->stamp = stamp;
+        s->shard = aapi_revocation_shard(cl->sid);
         s->trust_until = trust_until;
         s->len = len;
     }

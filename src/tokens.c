@@ -401,7 +401,9 @@ void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
 
     aapi_cache_set(c->cache, r->server, session_key(r->pool, sid), STATE_ENDED,
                    1, apr_time_now() + apr_time_from_sec(keep), r->pool);
-    aapi_revocation_bump();
+    /* the tokens of the sessions of its shard are checked again, by every
+     * process; the others stay trusted */
+    aapi_revocation_bump_session(sid);
 }
 
 void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
@@ -463,6 +465,7 @@ void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
     const char *stamp;
     apr_int64_t keep = aapi_cfg_session_cache_ttl(c) + STAMP_KEEP_EXTRA;
 
+    aapi_revocation_bump();
     if (!aapi_cache_is_networked(c->cache)) {
         return;
     }
@@ -498,7 +501,7 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
                                           const char **why)
 {
     apr_int64_t leeway = aapi_cfg_leeway(c);
-    apr_uint32_t epoch;
+    apr_uint64_t stamp;
     aapi_status_t st;
     int stale = 0, trusted = 0;
 
@@ -525,7 +528,7 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
         }
     }
     /* read before the check: an end that races it moves the counter past */
-    epoch = aapi_revocation_epoch();
+    stamp = aapi_revocation_stamp(claims->sid);
     st = aapi_session_check(r, c, claims, &stale);
     if (st == AAPI_INVALID_TOKEN) {
         /* a token that only says what is no longer so of its user is
@@ -537,7 +540,7 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
     if (st != AAPI_OK || trusted) {
         return st;
     }
-    aapi_tokcache_put(c, token, len, claims, epoch,
+    aapi_tokcache_put(c, token, len, claims, stamp,
                       now + aapi_cfg_session_cache_ttl(c));
     return AAPI_OK;
 }

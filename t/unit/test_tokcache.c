@@ -64,7 +64,7 @@ static void test_hits_and_misses(void)
 
     is_int(get(&scope_a, tok, NOW, &out), AAPI_TOKCACHE_MISS,
            "a token never put: miss");
-    aapi_tokcache_put(&scope_a, tok, len, &in, aapi_revocation_epoch(),
+    aapi_tokcache_put(&scope_a, tok, len, &in, aapi_revocation_stamp(in.sid),
                       NOW + 60);
     is_int(get(&scope_a, tok, NOW, &out), AAPI_TOKCACHE_TRUSTED,
            "the same bytes, same configuration: trusted");
@@ -113,7 +113,7 @@ static void test_hits_and_misses(void)
     /* the leeway is taken from now, never added to exp: an exp at the
      * top of 64 bits does not wrap round to the past */
     in.exp = APR_INT64_MAX;
-    aapi_tokcache_put(&scope_a, tok, len, &in, aapi_revocation_epoch(),
+    aapi_tokcache_put(&scope_a, tok, len, &in, aapi_revocation_stamp(in.sid),
                       NOW + 60);
     is_int(get(&scope_a, tok, NOW, &out), AAPI_TOKCACHE_TRUSTED,
            "exp at the largest 64-bit integer: trusted, the leeway no "
@@ -132,17 +132,79 @@ static void test_role_sizes(void)
     memset(role, 'r', 64);
     role[64] = '\0';
     in.role = role;
-    aapi_tokcache_put(&scope, tok, strlen(tok), &in, aapi_revocation_epoch(),
+    aapi_tokcache_put(&scope, tok, strlen(tok), &in,
+                      aapi_revocation_stamp(in.sid),
                       NOW + 60);
     ok(get(&scope, tok, NOW, &out) == AAPI_TOKCACHE_TRUSTED
        && !strcmp(out.role, role), "a role of 64 bytes is kept");
     role[64] = 'r';
     role[65] = '\0';
     tok = fake_token(400, 6);
-    aapi_tokcache_put(&scope, tok, strlen(tok), &in, aapi_revocation_epoch(),
+    aapi_tokcache_put(&scope, tok, strlen(tok), &in,
+                      aapi_revocation_stamp(in.sid),
                       NOW + 60);
     ok(get(&scope, tok, NOW, &out) == AAPI_TOKCACHE_MISS,
        "a role of 65 bytes is not (the token is verified every time)");
+}
+
+/* a session's end moves the counter of its shard: the tokens of the
+ * sessions of that shard are checked again, the others stay trusted; the
+ * global counter reaches all */
+static void test_revocation_shards(void)
+{
+    static const int scope = 5;
+    aapi_claims_t a = claims(), b = claims(), out;
+    char *ta = fake_token(400, 8), *tb = fake_token(400, 9);
+    const char *same = NULL, *other = NULL;
+    int i;
+
+    a.sid = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    for (i = 0; i < 1000 && (!same || !other); i++) {
+        const char *sid = apr_psprintf(p, "%032x", i);
+        if (strcmp(sid, a.sid) == 0) {
+            continue;
+        }
+        if (aapi_revocation_shard(sid) == aapi_revocation_shard(a.sid)) {
+            same = same ? same : sid;
+        }
+        else {
+            other = other ? other : sid;
+        }
+    }
+    ok(same && other, "shards: ids in the same shard and in another found");
+    if (!same || !other) {
+        return;
+    }
+    ok(aapi_revocation_shard(a.sid) == aapi_revocation_shard(a.sid)
+       && aapi_revocation_shard(a.sid) < 64
+       && aapi_revocation_shard(NULL) == aapi_revocation_shard(""),
+       "shards: the same id, the same shard, in range");
+    b.sid = other;
+
+    aapi_tokcache_put(&scope, ta, strlen(ta), &a, aapi_revocation_stamp(a.sid),
+                      NOW + 60);
+    aapi_tokcache_put(&scope, tb, strlen(tb), &b, aapi_revocation_stamp(b.sid),
+                      NOW + 60);
+    ok(get(&scope, ta, NOW, &out) == AAPI_TOKCACHE_TRUSTED
+       && get(&scope, tb, NOW, &out) == AAPI_TOKCACHE_TRUSTED,
+       "shards: both tokens trusted");
+    aapi_revocation_bump_session(a.sid);
+    is_int(get(&scope, ta, NOW, &out), AAPI_TOKCACHE_KNOWN,
+           "shards: its session ended: checked again");
+    is_int(get(&scope, tb, NOW, &out), AAPI_TOKCACHE_TRUSTED,
+           "shards: a session of another shard: still trusted");
+
+    aapi_tokcache_put(&scope, ta, strlen(ta), &a, aapi_revocation_stamp(a.sid),
+                      NOW + 60);
+    aapi_revocation_bump_session(same);
+    is_int(get(&scope, ta, NOW, &out), AAPI_TOKCACHE_KNOWN,
+           "shards: another session of its shard ended: checked again");
+    is_int(get(&scope, tb, NOW, &out), AAPI_TOKCACHE_TRUSTED,
+           "shards: ... and the other shard's token still trusted");
+
+    aapi_revocation_bump();
+    is_int(get(&scope, tb, NOW, &out), AAPI_TOKCACHE_KNOWN,
+           "shards: the global counter moved: every token checked again");
 }
 
 static void test_short_tokens(void)
@@ -151,7 +213,8 @@ static void test_short_tokens(void)
     aapi_claims_t in = claims(), out;
     char *tok = fake_token(60, 7), *other;
 
-    aapi_tokcache_put(&scope, tok, strlen(tok), &in, aapi_revocation_epoch(),
+    aapi_tokcache_put(&scope, tok, strlen(tok), &in,
+                      aapi_revocation_stamp(in.sid),
                       NOW + 60);
     is_int(get(&scope, tok, NOW, &out), AAPI_TOKCACHE_TRUSTED,
            "a token shorter than the signature tail: trusted");
@@ -278,9 +341,10 @@ static int same_identity(const aapi_claims_t *out, const aapi_claims_t *want)
 
 static void token_put(int which)
 {
-    aapi_tokcache_put(&race_token, race_token, strlen(race_token),
-                      which ? &race_b : &race_a, aapi_revocation_epoch(),
-                      NOW + 60);
+    const aapi_claims_t *cl = which ? &race_b : &race_a;
+
+    aapi_tokcache_put(&race_token, race_token, strlen(race_token), cl,
+                      aapi_revocation_stamp(cl->sid), NOW + 60);
 }
 
 static int token_probe(apr_pool_t *rp)
@@ -386,6 +450,9 @@ static void test_creds(void)
        "creds: the revocation counter moved: miss");
     aapi_credcache_put(k, &in, aapi_revocation_epoch(), NOW + 60);
     ok(aapi_credcache_get(k, NOW, p, &out), "creds: put at the new count: hit");
+    aapi_revocation_bump_session("0123456789abcdef0123456789abcdef");
+    ok(aapi_credcache_get(k, NOW, p, &out),
+       "creds: a session's end (its shard's counter) leaves credentials alone");
 
     aapi_credcache_drop(k_pw);
     ok(aapi_credcache_get(k, NOW, p, &out),
@@ -452,6 +519,7 @@ int main(void)
     test_hits_and_misses();
     test_short_tokens();
     test_role_sizes();
+    test_revocation_shards();
     test_readers_and_a_writer();
     test_creds();
     test_creds_readers_and_a_writer();
