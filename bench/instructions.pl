@@ -4,18 +4,22 @@
 # serving the 1 KiB file (a) unprotected, (b) with the same access token every
 # time (in a <Location>, and as (b-dir) in a <Directory>), (b-cold) with a
 # token it has never seen (a session of its own, made by a login
-# beforehand), (b-fresh) with a token it has just issued, (b-moved) after a
-# logout elsewhere, (c) with the same Basic credentials every time; and, to
+# beforehand), (b-fresh) with a token it has just issued, (b-moved) after
+# another user's password change (the global revocation counter moved),
+# (b-shard) after a logout of a session of another shard (its counter
+# moved), (c) with the same Basic credentials every time; and, to
 # tell httpd's share from the module's, (a) with (b)'s header and in a
 # section of its own. See bench/README.md.
 #
 # Each scenario runs once under callgrind, started with its instrumentation
 # off (--instr-atstart=no), so that start-up, the set-up (the logins that
-# mint (b-fresh)'s tokens, (b-moved)'s logouts), one warm-up request of the
+# mint (b-fresh)'s tokens, (b-moved)'s password changes, (b-shard)'s
+# logouts), one warm-up request of the
 # scenario and shut-down are not counted. The instrumentation is switched
 # on for the N measured requests only (vgdb "instrumentation on|off", what
-# callgrind_control -i sends: once around all N, or for (b-moved) around
-# each request after its logout), always while httpd waits for the next
+# callgrind_control -i sends: once around all N, or for (b-moved) and
+# (b-shard) around each request after its set-up), always while httpd
+# waits for the next
 # request on the keep-alive connection (asleep in a system call, read from
 # /proc), so that the dump holds N whole requests and nothing else; each
 # measured request is sent only once httpd waits for it. Per request = Ir
@@ -34,6 +38,9 @@ use AapiBench qw(say_ die_ with_deadline make_root as_user_prefix remove_root fr
                  write_conf start_process stop_process wait_listening http_open
                  http_req register_user login_user basic_header results_write
                  check_status);
+use JSON::PP ();
+use Math::BigInt ();
+use MIME::Base64 ();
 use Time::HiRes qw(time sleep);
 
 $| = 1;    # the table (stdout) before the last progress line (stderr)
@@ -62,7 +69,11 @@ my $EXTRA = "AuthAPIAccessTTL 1h\nAuthAPISessionCacheTTL 1h\n";
 my ($root, $pid);
 our @fresh;     # tokens issued by the server under callgrind (b-fresh)
 our $fresh_from;    # when the first of them was asked for
-our @spare;     # sessions to log out in (b-moved), one a measured request
+our @spare;     # sessions to log out in (b-shard), one a measured request,
+                # none in the shard of the warm token's session
+our $other;     # the token of another account, whose password (b-moved)
+                # changes before each measured request
+our @other_pw = ('Other!Perf-2024x', 'Other!Perf-2025y');
 my $cleaned;
 sub cleanup {
     return if $cleaned++;
@@ -91,8 +102,9 @@ sub main {
     my $port = free_port();
 
     # 1. an ordinary httpd on the same database: the account, the warm
-    #    token, N+1 tokens of N+1 sessions for the cold run, and N sessions
-    #    for (b-moved) to log out
+    #    token, N+1 tokens of N+1 sessions for the cold run, N sessions of
+    #    other shards than the warm token's for (b-shard) to log out, and
+    #    another account for (b-moved)
     my $conf = write_conf($root, 'mint', port => $port, mpm => 'prefork',
                           cost => 4, extra => $EXTRA);
     $pid = start_process('httpd (mint)', "$root/logs/mint-stdout.log",
@@ -100,7 +112,13 @@ sub main {
     close(wait_listening($port, $pid, 30, "$root/logs/mint-error.log"));
     my $warm = register_user($port);
     my @cold = map { login_user($port) } 0 .. $N;
-    @spare = map { login_user($port) } 1 .. $N;
+    my $warm_shard = shard_of($warm);
+    for (my $tries = 0; @spare < $N; $tries++) {
+        $tries < 4 * $N or die_ 'too few sessions outside the warm shard';
+        my $t = login_user($port);
+        push @spare, $t if shard_of($t) != $warm_shard;
+    }
+    $other = register_user($port, 'bench.other@example.com', $other_pw[0]);
     my %seen;
     $seen{$_}++ and die_ 'two logins gave the same token'
         for @cold, $warm, @spare;
@@ -162,20 +180,29 @@ sub main {
                     expect => { aapi_jwt_verify => 1, aapi_session_check => 1,
                                 aapi_store_session_live => 0 },
                     hdr   => sub { ("Authorization: Bearer $fresh[$_[0]]") } },
-        # the token of (b), each time after a logout somewhere on the
-        # server has moved the revocation counter: the process re-checks
-        # the session (shared cache), not the signature. The logouts are
-        # set-up: callgrind is off while they run
-        bmoved => { label => '(b-moved) Bearer, after a logout',
-                    path  => '/jwt/file.bin', moves => 1,
+        # the token of (b), each time after another user's password
+        # change has moved the global revocation counter: the process
+        # re-checks the session (shared cache), not the signature; a logout
+        # of a session of the warm token's shard costs the same. The
+        # changes are set-up: callgrind is off while they run
+        bmoved => { label => '(b-moved) Bearer, after a change elsewhere',
+                    path  => '/jwt/file.bin',
+                    before => \&change_password_on_socket,
                     expect => { aapi_jwt_verify => 0, aapi_session_check => 1,
                                 aapi_store_session_live => 0 },
+                    hdr   => sub { ("Authorization: Bearer $warm") } },
+        # the token of (b), each time after a logout of a session of
+        # another shard: the warm path
+        bshard => { label => '(b-shard) Bearer, after a logout',
+                    path  => '/jwt/file.bin',
+                    before => \&logout_spare_on_socket,
+                    expect => \%warm_path,
                     hdr   => sub { ("Authorization: Bearer $warm") } },
         c     => { label => '(c) Basic, warm',
                    path  => '/basic/file.bin',
                    hdr   => sub { (basic_header()) } },
     );
-    my @order = qw(a ah ahl b ahd bd bcold bfresh bmoved c);
+    my @order = qw(a ah ahl b ahd bd bcold bfresh bmoved bshard c);
     for my $k (@order) {
         my $s = $scen{$k};
         $s->{run} = callgrind_run($cg, $port, $k, $s);
@@ -242,6 +269,11 @@ sub main {
     $out .= sprintf "(b-fresh)'s sessions were issued by the measured server "
         . "%.0fs at most before their request (AuthAPISessionCacheTTL 1h "
         . "keeps them live in its shared cache)\n", $fresh_age;
+    $out .= "(b-moved): before each request another account's password "
+          . "changed (the global revocation counter moved; a logout of a "
+          . "session of the token's own shard costs the same); (b-shard): "
+          . "before each, a session of another of the 64 shards was logged "
+          . "out (that shard's counter moved)\n";
     $out .= sprintf "targets: warm <= 6000 extra: in a <Directory> %s "
         . "(%+.0f), in a <Location> %s (%+.0f);  cold <= 40000 extra: just "
         . "issued %s (%+.0f), session new to this server %s (%+.0f)\n",
@@ -277,6 +309,43 @@ sub logout_on_socket {
     $st == 200 or die_ "logout under callgrind answered $st";
 }
 
+# Logs the next session of @spare out on SOCK.
+sub logout_spare_on_socket {
+    my ($sock) = @_;
+    logout_on_socket($sock, shift @spare // die_ 'no spare session left');
+}
+
+# Changes the other account's password on SOCK, from one of @other_pw to
+# the other (its other sessions end, none; its token stays good).
+my $other_turn = 0;
+sub change_password_on_socket {
+    my ($sock) = @_;
+    my ($cur, $new) = @other_pw[$other_turn % 2, ($other_turn + 1) % 2];
+    $other_turn++;
+    my ($st) = http_req($sock, 'POST', '/api/v1/auth/change-password',
+        ["Authorization: Bearer $other", 'Content-Type: application/json'],
+        qq({"current_password":"$cur","new_password":"$new"}), 120);
+    $st == 200 or die_ "password change under callgrind answered $st";
+}
+
+# Returns the revocation shard of the session of TOKEN, as the module
+# computes it (tokcache.c): the first eight bytes of the session id as a
+# little-endian number, times 0x9e3779b97f4a7c15 modulo 2^64, the top six
+# bits.
+sub shard_of {
+    my ($token) = @_;
+    my $payload = (split /\./, $token)[1] // '';
+    $payload =~ tr{-_}{+/};
+    $payload .= '=' x ((4 - length($payload) % 4) % 4);
+    my $claims = JSON::PP->new->decode(MIME::Base64::decode_base64($payload));
+    my $w = Math::BigInt->new(0);
+    my @b = unpack 'C*', substr(($claims->{sid} // '') . ("\0" x 8), 0, 8);
+    $w = $w * 256 + $b[$_] for reverse 0 .. 7;
+    my $m = ($w * Math::BigInt->from_hex('9e3779b97f4a7c15'))
+            % Math::BigInt->new(2)->bpow(64);
+    return ($m >> 58)->numify;
+}
+
 # Logs in N+1 times on SOCK (the server under callgrind), keeping the tokens
 # in @fresh.
 sub login_on_socket {
@@ -298,8 +367,9 @@ sub login_on_socket {
 # set-up (prelude) and its warm-up request, then the N measured requests on
 # the same connection (each must answer 200 with the file) with callgrind's
 # instrumentation on, dumps what it counted, stops httpd; returns { file =>
-# the dump, ir => its total Ir }. (b-moved) logs a session out before each
-# measured request, with the instrumentation off.
+# the dump, ir => its total Ir }. (b-moved) changes another user's
+# password, (b-shard) logs a session out, before each measured request,
+# with the instrumentation off.
 sub callgrind_run {
     my ($conf, $port, $tag, $s) = @_;
     my $file = "$root/out/callgrind.$tag";
@@ -318,7 +388,6 @@ sub callgrind_run {
         $AapiBench::APACHE, '-X', '-f', $conf);
     my $sock = wait_listening($port, $pid, 180, "$root/logs/cg-error.log");
     $s->{prelude}->($sock) if $s->{prelude};
-    my @moves = $s->{moves} ? @spare : ();
     my $get = sub {
         my ($i) = @_;
         my ($st, $h, $body) = http_req($sock, 'GET', $s->{path},
@@ -329,17 +398,16 @@ sub callgrind_run {
     };
     $get->(0);                              # the warm-up
     for my $i (1 .. $N) {
-        # (b-moved): the logout (another session: an ended one would not
-        # move the counter) is not counted, only the request after it. The
-        # two fall into one second of the clock: httpd formats its Date
-        # header once a second; switching the instrumentation on between
-        # them (0.1 s) would otherwise hand that to about one measured
-        # request in eight, where consecutive requests meet it once in
-        # hundreds
-        if ($s->{moves}) {
+        # (b-moved), (b-shard): the set-up (a password change, a logout)
+        # is not counted, only the request after it. The two fall into one
+        # second of the clock: httpd formats its Date header once a
+        # second; switching the instrumentation on between them (0.1 s)
+        # would otherwise hand that to about one measured request in
+        # eight, where consecutive requests meet it once in hundreds
+        if ($s->{before}) {
             my $frac = time - int(time);
             sleep(1.02 - $frac) if $frac > 0.6;
-            logout_on_socket($sock, shift @moves);
+            $s->{before}->($sock);
         }
         # every request is sent once httpd waits for it: had it not finished
         # with the one before, it would find the next one already there
@@ -347,10 +415,10 @@ sub callgrind_run {
         wait_idle($pid, 120);
         # the instrumentation is switched only while httpd waits, so that
         # it counts whole requests: on for the N (around each of (b-moved)'s
-        # N), off for all else
-        vgdb($pid, 'instrumentation', 'on') if $i == 1 || $s->{moves};
+        # and (b-shard)'s N), off for all else
+        vgdb($pid, 'instrumentation', 'on') if $i == 1 || $s->{before};
         $get->($i);
-        if ($i == $N || $s->{moves}) {
+        if ($i == $N || $s->{before}) {
             wait_idle($pid, 120);
             vgdb($pid, 'instrumentation', 'off');
         }

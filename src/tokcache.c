@@ -90,7 +90,8 @@ static cred_slot_t *creds;
 static aapi_key_t *cred_mac_key;
 
 /* counter[0] is the global counter, counter[1 + i] the one of shard i */
-#define REVOCATION_SHARDS 64
+#define REVOCATION_SHARD_BITS 6
+#define REVOCATION_SHARDS (1 << REVOCATION_SHARD_BITS)
 static apr_shm_t *counter_shm;
 static volatile apr_uint32_t *counter;
 /* when shared memory is missing: this process's own */
@@ -132,15 +133,16 @@ static APR_INLINE void counter_inc(unsigned int i)
 
 unsigned int aapi_revocation_shard(const char *sid)
 {
-    /* FNV-1a: session ids are random, and only verified ones get here;
-     * the whole id is read so that its format does not matter */
-    apr_uint32_t h = 2166136261u;
-    const unsigned char *c = (const unsigned char *)(sid ? sid : "");
+    /* the first eight bytes of the id (random: this module makes them;
+     * only verified ones get here) times a constant, the top bits: as the
+     * token table picks a slot */
+    apr_uint64_t w = 0;
 
-    for (; *c; c++) {
-        h = (h ^ *c) * 16777619u;
+    if (sid) {
+        memcpy(&w, sid, strnlen(sid, sizeof(w)));
     }
-    return h % REVOCATION_SHARDS;
+    return (unsigned int)((w * APR_UINT64_C(0x9e3779b97f4a7c15))
+                          >> (64 - REVOCATION_SHARD_BITS));
 }
 
 /* The stamp of shard SHARD: the global counter and the shard's. */

@@ -392,11 +392,12 @@ sub api_post {
     return ($st, $json, $body);
 }
 
-# Registers the bench account; returns its access token.
+# Registers the bench account (or EMAIL with PASSWORD); returns its access
+# token.
 sub register_user {
-    my ($port) = @_;
+    my ($port, $email, $password) = @_;
     my ($st, $json, $body) = api_post($port, 'register',
-        { email => $EMAIL, password => $PASSWORD });
+        { email => $email // $EMAIL, password => $password // $PASSWORD });
     $st == 201 && $json && $json->{data}{access_token}
         or die_ "register answered $st: $body";
     return $json->{data}{access_token};

@@ -7,6 +7,7 @@
 #include "aapi.h"
 #include "jwt.h"
 #include "tokcache.h"
+#include "util.h"
 #include "tap.h"
 
 #include "apr_thread_proc.h"
@@ -160,8 +161,8 @@ static void test_revocation_shards(void)
 
     a.sid = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
     for (i = 0; i < 1000 && (!same || !other); i++) {
-        const char *sid = apr_psprintf(p, "%032x", i);
-        if (strcmp(sid, a.sid) == 0) {
+        const char *sid = aapi_random_hex(p, 16);     /* as sessions' */
+        if (!sid || strcmp(sid, a.sid) == 0) {
             continue;
         }
         if (aapi_revocation_shard(sid) == aapi_revocation_shard(a.sid)) {
@@ -180,6 +181,23 @@ static void test_revocation_shards(void)
        && aapi_revocation_shard(NULL) == aapi_revocation_shard(""),
        "shards: the same id, the same shard, in range");
     b.sid = other;
+    {
+        /* random ids spread over all 64 shards (100 a shard expected; the
+         * bounds are five standard deviations away) */
+        int count[64] = { 0 }, lo = 1 << 30, hi = 0, j;
+        for (j = 0; j < 6400; j++) {
+            const char *sid = aapi_random_hex(p, 16);
+            unsigned int sh = aapi_revocation_shard(sid);
+            count[sh < 64 ? sh : 0]++;
+        }
+        for (j = 0; j < 64; j++) {
+            lo = count[j] < lo ? count[j] : lo;
+            hi = count[j] > hi ? count[j] : hi;
+        }
+        ok(lo >= 50 && hi <= 150,
+           apr_psprintf(p, "shards: 6400 random ids spread over all 64 "
+                        "(%d to %d a shard)", lo, hi));
+    }
 
     aapi_tokcache_put(&scope, ta, strlen(ta), &a, aapi_revocation_stamp(a.sid),
                       NOW + 60);
