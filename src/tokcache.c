@@ -119,16 +119,17 @@ apr_status_t aapi_revocation_init(apr_pool_t *pconf)
     return APR_SUCCESS;
 }
 
-/* Returns the counter at index I. */
+/* Returns the counter at index I (inline: it is read on every request). */
 static APR_INLINE apr_uint32_t counter_at(unsigned int i)
 {
-    return counter ? apr_atomic_read32(&counter[i])
-                   : apr_atomic_read32(&local_counter[i]);
+    return __atomic_load_n(counter ? &counter[i] : &local_counter[i],
+                           __ATOMIC_ACQUIRE);
 }
 
 static APR_INLINE void counter_inc(unsigned int i)
 {
-    apr_atomic_inc32(counter ? &counter[i] : &local_counter[i]);
+    __atomic_add_fetch(counter ? &counter[i] : &local_counter[i], 1,
+                       __ATOMIC_SEQ_CST);
 }
 
 unsigned int aapi_revocation_shard(const char *sid)
