@@ -359,7 +359,9 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
         if (s->len == len && s->scope == scope
             && same_token(s->token, token, len)
             && now - leeway <= s->exp) {
-            hit = s->stamp == stamp_of(s->shard) && now < s->trust_until
+            /* the mask keeps a slot read while written in bounds */
+            hit = s->stamp == stamp_of(s->shard & (REVOCATION_SHARDS - 1))
+                  && now < s->trust_until
                   ? AAPI_TOKCACHE_TRUSTED : AAPI_TOKCACHE_KNOWN;
             n = s->ident_len;
             if (n > MAX_IDENT) {
