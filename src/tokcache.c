@@ -221,18 +221,27 @@ static APR_INLINE void seq_write_end(apr_uint32_t *seq)
     __atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
 }
 
-/* Waits a bounded while for the write that made SEQ odd to end; returns
- * the number read last (still odd when the writer took too long). */
-static APR_INLINE apr_uint32_t seq_wait(const apr_uint32_t *seq,
-                                        apr_uint32_t v)
+/* Begins a read of what SEQ guards: sets *V to its sequence number, after
+ * waiting a bounded while for a write under way (a write takes well under
+ * a microsecond); returns 0 when the writer took longer. */
+static APR_INLINE int seq_read_begin(const apr_uint32_t *seq, apr_uint32_t *v)
 {
     int spins;
 
-    for (spins = 0; spins < 1000 && (v & 1); spins++) {
+    *v = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+    for (spins = 0; spins < 1000 && (*v & 1); spins++) {
         cpu_relax();
-        v = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+        *v = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
     }
-    return v;
+    return !(*v & 1);
+}
+
+/* Returns 1 when no write came in since seq_read_begin gave V: what was
+ * read in between is whole. */
+static APR_INLINE int seq_read_valid(const apr_uint32_t *seq, apr_uint32_t v)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(seq, __ATOMIC_RELAXED) == v;
 }
 
 /* Takes S's writer lock if it is free; returns 0 when another thread
@@ -343,18 +352,14 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
      * between (see seq_write_begin); after a few collisions it gives up,
      * and the token is verified as if it had not been seen */
     for (attempt = 0; attempt < 4; attempt++) {
-        apr_uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+        apr_uint32_t seq;
         apr_uint16_t n = 0, at_sid = 0, at_role = 0, at_email = 0;
         apr_uint16_t at_username = 0, at_exp = 0;
         int hit = AAPI_TOKCACHE_MISS, has_username = 0, verified = 0;
         apr_int64_t exp = 0, iat = 0, nbf = 0;
 
-        if (seq & 1) {
-            /* a writer is at work: a write takes well under a
-             * microsecond; wait that long (bounded), then read again */
-            if ((seq = seq_wait(&s->seq, seq)) & 1) {
-                continue;
-            }
+        if (!seq_read_begin(&s->seq, &seq)) {
+            continue;
         }
         if (s->len == len && s->scope == scope
             && same_token(s->token, token, len)
@@ -382,8 +387,7 @@ int aapi_tokcache_get(const void *scope, const char *token, size_t len,
             iat = s->iat;
             nbf = s->nbf;
         }
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq) {
+        if (!seq_read_valid(&s->seq, seq)) {
             continue;             /* written meanwhile: read it again */
         }
         if (hit == AAPI_TOKCACHE_MISS) {
@@ -515,11 +519,11 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
     /* as the token table's readers (aapi_tokcache_get): no lock, a copy
      * kept only when no writer came in while it was made */
     for (attempt = 0; attempt < 4; attempt++) {
-        apr_uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+        apr_uint32_t seq;
         apr_int64_t until = 0;
         int hit = 0;
 
-        if ((seq & 1) && ((seq = seq_wait(&s->seq, seq)) & 1)) {
+        if (!seq_read_begin(&s->seq, &seq)) {
             continue;
         }
         if (s->used && aapi_ct_equal_long(s->key, key, AAPI_CRED_KEY_LEN)
@@ -530,8 +534,7 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
                 hit = 1;
             }
         }
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq) {
+        if (!seq_read_valid(&s->seq, seq)) {
             continue;             /* written meanwhile: read it again */
         }
         if (!hit) {
