@@ -74,6 +74,7 @@ our @spare;     # sessions to log out in (b-shard), one a measured request,
 our $other;     # the token of another account, whose password (b-moved)
                 # changes before each measured request
 our @other_pw = ('Other!Perf-2024x', 'Other!Perf-2025y');
+our $other_turn = 0;    # which of @other_pw is the current one
 my $cleaned;
 sub cleanup {
     return if $cleaned++;
@@ -317,7 +318,6 @@ sub logout_spare_on_socket {
 
 # Changes the other account's password on SOCK, from one of @other_pw to
 # the other (its other sessions end, none; its token stays good).
-my $other_turn = 0;
 sub change_password_on_socket {
     my ($sock) = @_;
     my ($cur, $new) = @other_pw[$other_turn % 2, ($other_turn + 1) % 2];
