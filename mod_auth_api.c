@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "password.h"
 #include "store.h"
+#include "tokens.h"
 #include "validate.h"
 
 #include "apr_hash.h"
@@ -140,12 +141,58 @@ static void aapi_child_init(apr_pool_t *p, server_rec *s)
 }
 
 
+/* Returns the id of the database DRIVER/PARAMS (of server S), read now
+ * when REACHABLE: "" when it is to be read by the first request of each
+ * process that needs it, "-" for a database without one (logged). */
+static const char *db_id(apr_pool_t *ptemp, server_rec *s, const char *driver,
+                         const char *params, int reachable)
+{
+    char id[AAPI_DB_ID_MAX + 1];
+    const char *err = NULL;
+    aapi_status_t st;
+
+    if (!reachable) {
+        return "";
+    }
+    st = aapi_store_db_id_at(ptemp, driver, params, id, &err);
+    if (st == AAPI_NOT_FOUND) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AAPI_LOGNO(0003)
+                     "the database of %s has no id (table aapi_instance of "
+                     "the schema's latest migration: with AuthAPIAutoMigrate "
+                     "Off, apply the files of sql/ it lacks): the shared "
+                     "cache cannot keep the state of its sessions apart from "
+                     "another database's", server_name(ptemp, s));
+        return "-";
+    }
+    return st == AAPI_OK ? apr_pstrdup(ptemp, id) : "";
+}
+
+/* Returns the realm of the servers whose configuration is ORIG (before
+ * any copy) and whose database is DBKEY (NULL: none), from REALMS, made
+ * the first time. */
+static aapi_realm_t *realm_of(apr_pool_t *pconf, apr_pool_t *ptemp,
+                              apr_hash_t *realms, const void *orig,
+                              const char *dbkey)
+{
+    const char *k = apr_psprintf(ptemp, "%pp\n%s", orig, dbkey ? dbkey : "");
+    aapi_realm_t *realm = apr_hash_get(realms, k, APR_HASH_KEY_STRING);
+
+    if (!realm) {
+        realm = aapi_realm_make(pconf, dbkey != NULL);
+        apr_hash_set(realms, k, APR_HASH_KEY_STRING, realm);
+    }
+    return realm;
+}
+
 static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
     apr_hash_t *dummies = apr_hash_make(ptemp);
     apr_hash_t *migrated = apr_hash_make(ptemp);
     apr_hash_t *prepared = apr_hash_make(ptemp);
+    apr_hash_t *realms = apr_hash_make(ptemp);
+    apr_hash_t *ids = apr_hash_make(ptemp);
+    aapi_srv_cfg_t *main_cfg = aapi_srv_cfg(s);
     server_rec *sp;
 
     aapi_common_passwords_init(pconf);
@@ -158,9 +205,25 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     for (sp = s; sp; sp = sp->next) {
         aapi_srv_cfg_t *c = aapi_srv_cfg(sp);
-        const char *driver, *params, *err = NULL, *dbkey;
+        const void *orig = c;
+        const char *driver = NULL, *params = NULL, *err = NULL;
+        const char *dbkey = NULL, *id;
         aapi_usage_t u;
         aapi_status_t st;
+
+        /* a virtual host without a directive of this module has the main
+         * server's configuration itself (httpd shares it): it gets a copy
+         * of its own, so that what is set up below for its database (it
+         * may have another) is its own */
+        if (sp != s && c == main_cfg) {
+            c = apr_pmemdup(pconf, c, sizeof(*c));
+            c->server = sp;
+            ap_set_module_config(sp->module_config, &auth_api_module, c);
+        }
+        if (aapi_store_dbd_settings(sp, &driver, &params)) {
+            dbkey = apr_pstrcat(ptemp, driver, "\n", params, NULL);
+        }
+        c->realm = realm_of(pconf, ptemp, realms, orig, dbkey);
 
         aapi_config_usage(ptemp, sp, &u);
         if (!u.used || !c->secret) {
@@ -183,10 +246,10 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             return startup_error(sp, apr_psprintf(ptemp,
                 "AuthAPISOCache %s: %s", aapi_cfg_socache(c), err));
         }
-        if (!aapi_store_dbd_settings(sp, &driver, &params)) {
+        if (!dbkey) {
             continue;
         }
-        dbkey = apr_pstrcat(ptemp, driver, "\n", params, NULL);
+        st = AAPI_OK;
         if (aapi_cfg_auto_migrate(c)
             && !apr_hash_get(migrated, dbkey, APR_HASH_KEY_STRING)) {
             apr_hash_set(migrated, dbkey, APR_HASH_KEY_STRING, "");
@@ -202,6 +265,14 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                     "schema migration failed for %s: %s",
                     server_name(ptemp, sp), err));
             }
+        }
+        /* read once for each database */
+        if (!(id = apr_hash_get(ids, dbkey, APR_HASH_KEY_STRING))) {
+            id = db_id(ptemp, sp, driver, params, st != AAPI_UNAVAILABLE);
+            apr_hash_set(ids, dbkey, APR_HASH_KEY_STRING, id);
+        }
+        if (*id) {
+            aapi_realm_set_db_id(c->realm, id);
         }
         aapi_store_prepare(sp, prepared);
     }

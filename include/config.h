@@ -58,6 +58,7 @@ typedef struct aapi_srv_cfg {
     aapi_key_t *key;          /* the signing and verification key           */
     aapi_key_t *rotation_key; /* derives each refresh token's successor     */
     struct aapi_cache *cache; /* session state shared by the processes      */
+    struct aapi_realm *realm; /* its tokens' and sessions' realm (tokens.h) */
     const char *dummy_hash;   /* verified for unknown users                 */
 } aapi_srv_cfg_t;
 

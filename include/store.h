@@ -139,6 +139,23 @@ aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
 aapi_status_t aapi_store_live_ids(aapi_db_t *db, const char *uid,
                                   apr_int64_t now, apr_array_header_t **ids);
 
+/* The longest id aapi_store_db_id hands out. */
+#define AAPI_DB_ID_MAX 64
+
+/* Reads into OUT (room for AAPI_DB_ID_MAX + 1 bytes) the random id the
+ * database was given when its schema was made (table aapi_instance): the
+ * shared cache names the state of its sessions and accounts by it.
+ * Returns AAPI_OK, AAPI_NOT_FOUND when the database has no such id (a
+ * schema older than the table, or an id of another form) or
+ * AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_db_id(aapi_db_t *db, char *out);
+
+/* The same, on a connection of its own to DRIVER/PARAMS (for post_config);
+ * *ERR set when the database cannot be opened. */
+aapi_status_t aapi_store_db_id_at(apr_pool_t *p, const char *driver,
+                                  const char *params, char *out,
+                                  const char **err);
+
 /* Registers every prepared statement with mod_dbd for server S (call from
  * post_config before mod_dbd's), once per configuration of mod_dbd: DONE
  * (from the caller, one per start-up) holds those already served. */

@@ -46,6 +46,24 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
                                   aapi_db_t *db, const char *token,
                                   aapi_user_t **user, aapi_token_pair_t *pair);
 
+/* The realm of a server's tokens and sessions: the configuration that
+ * verifies its tokens and the database its sessions are in. Servers of
+ * one realm share what a process has verified (the scope of the token and
+ * credential tables); the state of sessions and accounts in the shared
+ * cache is named by the database's id, so that servers and virtual hosts
+ * with another database never read it, even when they trust the same
+ * signing key. */
+typedef struct aapi_realm aapi_realm_t;
+
+/* Returns a new realm from PCONF, of a server with a database (HAS_DB) or
+ * without; the id of the database is read by the first request of each
+ * process that needs it unless aapi_realm_set_db_id gives it first. */
+aapi_realm_t *aapi_realm_make(apr_pool_t *pconf, int has_db);
+
+/* Gives REALM the id ID of its database (aapi_store_db_id, or "-" for a
+ * database without one); from post_config. */
+void aapi_realm_set_db_id(aapi_realm_t *realm, const char *id);
+
 /* Returns AAPI_OK when the session of access token CL is live, belongs to
  * the user it names, and that user's email, username, role and
  * email_verified are still what CL says; AAPI_INVALID_TOKEN when not (with

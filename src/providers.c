@@ -140,7 +140,7 @@ static authn_status basic_check(request_rec *r, const char *user,
                       "any, for the main server)");
         return AUTH_GENERAL_ERROR;
     }
-    have_key = aapi_credcache_key(c, user, password, key);
+    have_key = aapi_credcache_key(c->realm, user, password, key);
     /* with a cache shared by several servers, a change made on another
      * server has given the user a new stamp there: an entry verified
      * under another stamp is verified again */

@@ -769,6 +769,82 @@ int aapi_store_dbd_settings(server_rec *s, const char **driver,
     return d != NULL;
 }
 
+/* ==== the database's id ==== */
+
+/* Reads the id of the database on H into OUT; see aapi_store_db_id. The
+ * query takes no input; it is not among the prepared statements, so that
+ * a database without the table still gets its connections (mod_dbd
+ * refuses a connection on which a statement fails to prepare). */
+static aapi_status_t read_db_id(apr_pool_t *p, const apr_dbd_driver_t *drv,
+                                apr_dbd_t *h, char *out)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v = NULL;
+    size_t i, n = 0;
+    int rows = 0;
+
+    out[0] = '\0';
+    if (apr_dbd_select(drv, p, h, &res, "SELECT id FROM aapi_instance", 0)
+        != 0) {
+        return AAPI_NOT_FOUND;
+    }
+    /* read to the end, so that the statement is done with */
+    while (apr_dbd_get_row(drv, p, res, &row, -1) == 0) {
+        if (rows++ == 0) {
+            v = apr_dbd_get_entry(drv, row, 0);
+            v = v ? apr_pstrdup(p, v) : NULL;
+        }
+    }
+    if (rows != 1 || !v) {
+        return AAPI_NOT_FOUND;
+    }
+    /* it names keys of memcache and redis too: letters and digits only */
+    for (i = 0; v[i]; i++) {
+        if (!apr_isalnum(v[i]) || ++n > AAPI_DB_ID_MAX) {
+            return AAPI_NOT_FOUND;
+        }
+    }
+    if (n == 0) {
+        return AAPI_NOT_FOUND;
+    }
+    memcpy(out, v, n + 1);
+    return AAPI_OK;
+}
+
+aapi_status_t aapi_store_db_id(aapi_db_t *db, char *out)
+{
+    return read_db_id(db->pool, db->dbd->driver, db->dbd->handle, out);
+}
+
+aapi_status_t aapi_store_db_id_at(apr_pool_t *p, const char *driver,
+                                  const char *params, char *out,
+                                  const char **err)
+{
+    const apr_dbd_driver_t *drv = NULL;
+    apr_dbd_t *h = NULL;
+    const char *open_err = NULL;
+    aapi_status_t st;
+
+    out[0] = '\0';
+    *err = NULL;
+    if (apr_dbd_get_driver(p, driver, &drv) != APR_SUCCESS) {
+        *err = apr_psprintf(p, "no apr_dbd driver '%s'", driver);
+        return AAPI_UNAVAILABLE;
+    }
+    if (apr_dbd_open_ex(drv, p, params, &h, &open_err) != APR_SUCCESS || !h) {
+        *err = apr_psprintf(p, "cannot open the database: %s",
+                            open_err ? open_err : "unknown error");
+        return AAPI_UNAVAILABLE;
+    }
+    if (!strcmp(driver, "sqlite3")) {
+        exec_select_drain(drv, p, h, "PRAGMA busy_timeout = 30000");
+    }
+    st = read_db_id(p, drv, h, out);
+    apr_dbd_close(drv, h);
+    return st;
+}
+
 /* ==== migrations ==== */
 
 /* Runs the statements of SQL (separated by ';' at line ends) on H; returns

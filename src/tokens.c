@@ -226,12 +226,77 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
 #define STATE_ENDED   "E"
 #define STATE_CHANGED "C"
 
-/* Returns the cache key of session SID, from P. The random id comes first:
- * shmcb picks its sub-cache by the first byte of the key, so a common prefix
- * would crowd every session into one sixteenth of the cache. */
-static const char *session_key(apr_pool_t *p, const char *sid)
+/* ==== the realm: the database's name in the shared cache ==== */
+
+enum { NS_UNKNOWN, NS_FILLING, NS_KNOWN };
+
+struct aapi_realm {
+    int has_db;
+    apr_uint32_t state;            /* NS_*: written once per process */
+    char id[AAPI_DB_ID_MAX + 1];   /* set before state becomes NS_KNOWN */
+};
+
+/* The name of a database that has no id (a schema older than the table:
+ * logged at start-up) */
+#define NS_NONE "-"
+
+aapi_realm_t *aapi_realm_make(apr_pool_t *pconf, int has_db)
 {
-    return apr_pstrcat(p, sid, ":aapi-session", NULL);
+    aapi_realm_t *realm = apr_pcalloc(pconf, sizeof(*realm));
+
+    realm->has_db = has_db;
+    return realm;
+}
+
+void aapi_realm_set_db_id(aapi_realm_t *realm, const char *id)
+{
+    apr_cpystrn(realm->id, id, sizeof(realm->id));
+    realm->state = NS_KNOWN;
+}
+
+/* Returns the name in the shared cache of the database of C: read at
+ * start-up (the common case), else read now, once for this process; NULL
+ * with *ST set when there is no database to read it from. */
+static const char *db_name(request_rec *r, const aapi_srv_cfg_t *c,
+                           aapi_status_t *st)
+{
+    aapi_realm_t *realm = c->realm;
+    char id[AAPI_DB_ID_MAX + 1];
+    apr_uint32_t unknown = NS_UNKNOWN;
+    aapi_db_t *db;
+
+    if (!realm || !realm->has_db) {
+        *st = AAPI_UNAVAILABLE;
+        return NULL;
+    }
+    if (__atomic_load_n(&realm->state, __ATOMIC_ACQUIRE) == NS_KNOWN) {
+        return realm->id;
+    }
+    if ((*st = aapi_store_open(r, &db)) != AAPI_OK) {
+        return NULL;
+    }
+    if (aapi_store_db_id(db, id) != AAPI_OK) {
+        /* no id (or no answer): this request goes by no database's name,
+         * and the next one asks again */
+        return NS_NONE;
+    }
+    /* the first thread to get here keeps it for the process */
+    if (__atomic_compare_exchange_n(&realm->state, &unknown, NS_FILLING, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        memcpy(realm->id, id, sizeof(id));
+        __atomic_store_n(&realm->state, NS_KNOWN, __ATOMIC_RELEASE);
+    }
+    return apr_pstrdup(r->pool, id);
+}
+
+/* Returns the cache key of session SID of database DB, from P. The random
+ * id comes first: shmcb picks its sub-cache by the first byte of the key,
+ * so a common prefix would crowd every session into one sixteenth of the
+ * cache. */
+static const char *session_key(apr_pool_t *p, const char *sid,
+                               const char *db)
+{
+    return apr_pstrcat(p, sid, ":", db, ":aapi-session", NULL);
 }
 
 /* Writes into BUF (AAPI_CACHE_VALUE_MAX bytes) the live state of a session
@@ -337,12 +402,16 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
 {
     char buf[AAPI_CACHE_VALUE_MAX];
     unsigned int len = sizeof(buf);
-    const char *key = session_key(r->pool, cl->sid);
+    const char *key, *name;
     aapi_user_t *u = NULL;
     aapi_db_t *db;
     aapi_status_t st;
 
     *stale = 0;
+    if (!(name = db_name(r, c, &st))) {
+        return st;
+    }
+    key = session_key(r->pool, cl->sid, name);
     if (aapi_cache_get(c->cache, r->server, key, buf, &len, r->pool)
         == APR_SUCCESS) {
         if (len == 1 && buf[0] == STATE_ENDED[0]) {
@@ -390,7 +459,12 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
 void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
                             const char *sid, const aapi_user_t *u)
 {
-    cache_live(r, c, session_key(r->pool, sid), u);
+    aapi_status_t st;
+    const char *name = db_name(r, c, &st);
+
+    if (name) {
+        cache_live(r, c, session_key(r->pool, sid, name), u);
+    }
 }
 
 void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
@@ -398,9 +472,14 @@ void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
 {
     /* long enough that every access token of the session has expired */
     apr_int64_t keep = aapi_cfg_access_ttl(c) + aapi_cfg_leeway(c) + 60;
+    aapi_status_t st;
+    const char *name = db_name(r, c, &st);
 
-    aapi_cache_set(c->cache, r->server, session_key(r->pool, sid), STATE_ENDED,
-                   1, apr_time_now() + apr_time_from_sec(keep), r->pool);
+    if (name) {
+        aapi_cache_set(c->cache, r->server, session_key(r->pool, sid, name),
+                       STATE_ENDED, 1,
+                       apr_time_now() + apr_time_from_sec(keep), r->pool);
+    }
     /* the tokens of the sessions of its shard are checked again, by every
      * process; the others stay trusted */
     aapi_revocation_bump_session(sid);
@@ -413,12 +492,15 @@ void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
      * what it read before: the trust it would give */
     apr_time_t until = apr_time_now()
                        + apr_time_from_sec(aapi_cfg_session_cache_ttl(c) + 60);
+    aapi_status_t st;
+    const char *name = db_name(r, c, &st);
     int i;
 
-    for (i = 0; ids && i < ids->nelts; i++) {
+    for (i = 0; name && ids && i < ids->nelts; i++) {
         aapi_cache_set_unless(c->cache, r->server,
                               session_key(r->pool,
-                                          APR_ARRAY_IDX(ids, i, const char *)),
+                                          APR_ARRAY_IDX(ids, i, const char *),
+                                          name),
                               STATE_CHANGED, 1, until, STATE_ENDED, r->pool);
     }
     aapi_revocation_bump();
@@ -426,11 +508,11 @@ void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
 
 /* ==== the stamp of a user's credentials, for other servers ==== */
 
-/* Returns the cache key of the stamp of user UID, from P (the id first,
- * as for sessions). */
-static const char *user_key(apr_pool_t *p, const char *uid)
+/* Returns the cache key of the stamp of user UID of database DB, from P
+ * (the id first, as for sessions). */
+static const char *user_key(apr_pool_t *p, const char *uid, const char *db)
 {
-    return apr_pstrcat(p, uid, ":aapi-user", NULL);
+    return apr_pstrcat(p, uid, ":", db, ":aapi-user", NULL);
 }
 
 /* How long a stamp is kept: longer than any process keeps trusting a
@@ -443,12 +525,21 @@ int aapi_user_stamp(request_rec *r, const aapi_srv_cfg_t *c, const char *uid,
                     char *buf)
 {
     unsigned int len = AAPI_CRED_STAMP_LEN;
+    aapi_status_t st;
+    const char *name;
 
     buf[0] = '\0';
     if (!aapi_cache_is_networked(c->cache)) {
         return 0;
     }
-    if (aapi_cache_get(c->cache, r->server, user_key(r->pool, uid), buf,
+    if (!(name = db_name(r, c, &st))) {
+        /* no database to name: a stamp no entry has, so that nothing is
+         * answered without the database */
+        buf[0] = '!';
+        buf[1] = '\0';
+        return 1;
+    }
+    if (aapi_cache_get(c->cache, r->server, user_key(r->pool, uid, name), buf,
                        &len, r->pool) == APR_SUCCESS
         && len == AAPI_CRED_STAMP_LEN) {
         buf[len] = '\0';
@@ -462,15 +553,18 @@ int aapi_user_stamp(request_rec *r, const aapi_srv_cfg_t *c, const char *uid,
 void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
                             const char *uid)
 {
-    const char *stamp;
+    const char *stamp, *name;
     apr_int64_t keep = aapi_cfg_session_cache_ttl(c) + STAMP_KEEP_EXTRA;
+    aapi_status_t st;
 
     aapi_revocation_bump();
     if (!aapi_cache_is_networked(c->cache)) {
         return;
     }
     stamp = aapi_random_hex(r->pool, AAPI_CRED_STAMP_LEN / 2);
-    if (!stamp || aapi_cache_set(c->cache, r->server, user_key(r->pool, uid),
+    name = db_name(r, c, &st);
+    if (!stamp || !name
+        || aapi_cache_set(c->cache, r->server, user_key(r->pool, uid, name),
                                  stamp, AAPI_CRED_STAMP_LEN,
                                  apr_time_now() + apr_time_from_sec(keep),
                                  r->pool) != APR_SUCCESS) {
@@ -506,8 +600,10 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
     int stale = 0, trusted = 0;
 
     *expired = 0;
-    /* answers only for tokens verified for this server's configuration */
-    switch (aapi_tokcache_get(c, token, len, now, leeway, r->pool, claims)) {
+    /* answers only for tokens verified for this server's realm: its
+     * configuration and its database */
+    switch (aapi_tokcache_get(c->realm, token, len, now, leeway, r->pool,
+                              claims)) {
     case AAPI_TOKCACHE_TRUSTED:
         /* with a cache shared by several servers, an end or a change
          * recorded by another server is seen at once: its state is read
@@ -540,7 +636,7 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
     if (st != AAPI_OK || trusted) {
         return st;
     }
-    aapi_tokcache_put(c, token, len, claims, stamp,
+    aapi_tokcache_put(c->realm, token, len, claims, stamp,
                       now + aapi_cfg_session_cache_ttl(c));
     return AAPI_OK;
 }
