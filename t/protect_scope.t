@@ -107,6 +107,16 @@ subtest 'a token of the main server is refused by a host with another '
             burst($N, sub { bearer_at($p, $V->{access_token}) }));
     $me = preq('GET', '/api/v1/auth/me', $auth);
     is($me->{status}, 200, "main server's API: 200");
+
+    # the same for Basic credentials the main server has checked
+    my $basic = 'Authorization: ' . basic_auth($V->{email}, $V->{password});
+    my $get = sub { raw_req('GET', '/protected/basic/env.cgi', [ $basic ]) };
+    all_are(200, 'Basic on the main server: every request 200',
+            burst($N, $get));
+    Apache::TestRequest::module('aapi_otherdb');
+    all_are(401, 'Basic on the host with another database: every request 401',
+            burst($N, $get));
+    Apache::TestRequest::module('default');
 };
 
 subtest "that host's refusal ends none of the main server's sessions" => sub {
