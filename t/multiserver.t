@@ -199,8 +199,11 @@ subtest 'memcache: a session state of another form is asked of the database' => 
     my $payload = (split /\./, $t3)[1] // '';
     $payload =~ tr{-_}{+/};
     my $claims = eval { $json->decode(MIME::Base64::decode_base64($payload)) } || {};
-    my $hex = unpack 'H*', "$claims->{sid}:aapi-session";
-    my ($key) = memcached('lru_crawler metadump all') =~ /key=(\S*\Q$hex\E)\b/i;
+    # the key: the session id, the database's id, the kind
+    my ($sid_hex, $kind_hex) = map { unpack 'H*', $_ } "$claims->{sid}:",
+                                                      ':aapi-session';
+    my ($key) = memcached('lru_crawler metadump all')
+                =~ /key=(\S*\Q$sid_hex\E(?:[0-9a-f]{2}){1,64}?\Q$kind_hex\E)\b/i;
     $key =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge if defined $key;
     ok($key, 'the session state is in memcached') or return;
     like(memcached("get $key"), qr/\r\nL\Q$uid\E\0/, 'in the form of this version');
