@@ -57,4 +57,18 @@ const char *aapi_client_ua(request_rec *r);
 int aapi_require_user(request_rec *r, aapi_srv_cfg_t *c, aapi_db_t **db,
                       aapi_claims_t *claims, aapi_user_t **user);
 
+/* aapi_require_user for an endpoint that reads a JSON object (required)
+ * into *BODY: the body is read after the token is checked and before a
+ * database connection is taken; DONE after sending 400/401/413/415/503. */
+int aapi_require_user_body(request_rec *r, aapi_srv_cfg_t *c, aapi_db_t **db,
+                           aapi_claims_t *claims, aapi_user_t **user,
+                           aapi_json_t **body);
+
+/* The second half of aapi_require_user: the session of CLAIMS (checked
+ * already) is live; OK with the current user, or DONE after sending
+ * 401/503. */
+int aapi_require_session(request_rec *r, aapi_srv_cfg_t *c,
+                         const aapi_claims_t *claims, aapi_db_t **db,
+                         aapi_user_t **user);
+
 #endif

@@ -226,12 +226,9 @@ int aapi_ep_change_password(request_rec *r, aapi_srv_cfg_t *c)
     aapi_json_t *body;
     aapi_status_t st;
     const char *current = NULL, *fresh = NULL, *hash;
-    int rc = aapi_require_user(r, c, &db, &claims, &u);
+    int rc = aapi_require_user_body(r, c, &db, &claims, &u, &body);
 
     if (rc != OK) {
-        return rc;
-    }
-    if ((rc = aapi_http_read_json(r, c, 1, &body)) != OK) {
         return rc;
     }
     if (aapi_json_get_str(body, "current_password", "currentPassword",
@@ -279,12 +276,9 @@ int aapi_ep_me_delete(request_rec *r, aapi_srv_cfg_t *c)
     aapi_json_t *body;
     aapi_status_t st;
     const char *password = NULL;
-    int rc = aapi_require_user(r, c, &db, &claims, &u);
+    int rc = aapi_require_user_body(r, c, &db, &claims, &u, &body);
 
     if (rc != OK) {
-        return rc;
-    }
-    if ((rc = aapi_http_read_json(r, c, 1, &body)) != OK) {
         return rc;
     }
     if (!opt_string(body, "password", NULL, 1, &password, errs)) {

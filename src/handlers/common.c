@@ -101,12 +101,31 @@ const char *aapi_client_ua(request_rec *r)
 int aapi_require_user(request_rec *r, aapi_srv_cfg_t *c, aapi_db_t **db,
                       aapi_claims_t *claims, aapi_user_t **user)
 {
-    aapi_status_t st;
     int rc = aapi_http_require_access(r, c, claims);
 
-    if (rc != OK) {
-        return rc;
+    return rc != OK ? rc : aapi_require_session(r, c, claims, db, user);
+}
+
+int aapi_require_user_body(request_rec *r, aapi_srv_cfg_t *c, aapi_db_t **db,
+                           aapi_claims_t *claims, aapi_user_t **user,
+                           aapi_json_t **body)
+{
+    int rc = aapi_http_require_access(r, c, claims);
+
+    /* the body before a connection to the database: a client that sends
+     * it slowly holds none of the connections of the process meanwhile */
+    if (rc == OK) {
+        rc = aapi_http_read_json(r, c, 1, body);
     }
+    return rc != OK ? rc : aapi_require_session(r, c, claims, db, user);
+}
+
+int aapi_require_session(request_rec *r, aapi_srv_cfg_t *c,
+                         const aapi_claims_t *claims, aapi_db_t **db,
+                         aapi_user_t **user)
+{
+    aapi_status_t st;
+
     if ((st = aapi_store_open(r, db)) != AAPI_OK) {
         return aapi_http_send_status(r, st, NULL);
     }

@@ -93,15 +93,12 @@ int aapi_ep_me_update(request_rec *r, aapi_srv_cfg_t *c)
     apr_array_header_t *ids;
     const char *was;
     aapi_status_t st;
-    int rc = aapi_require_user(r, c, &db, &claims, &u);
+    int rc = aapi_require_user_body(r, c, &db, &claims, &u, &body);
 
     if (rc != OK) {
         return rc;
     }
     was = u->username;
-    if ((rc = aapi_http_read_json(r, c, 1, &body)) != OK) {
-        return rc;
-    }
     update_name(body, "username", NULL, req & AAPI_REQ_USERNAME,
                 &u->username, errs);
     update_name(body, "first_name", "firstName", req & AAPI_REQ_FIRST_NAME,
