@@ -11,11 +11,11 @@
  * returns APR_SUCCESS or an error. */
 apr_status_t aapi_revocation_init(apr_pool_t *pconf);
 
-/* The revocation counters: a global one, and one for each of a fixed
- * number of shards that session ids fall in. */
+/* The revocation counters: a global one, one for each of a fixed number
+ * of shards that session ids fall in, and one for each of a fixed number
+ * of buckets that user ids fall in. */
 
-/* Returns the global counter (what the Basic provider's table is checked
- * against). */
+/* Returns the global counter. */
 apr_uint32_t aapi_revocation_epoch(void);
 
 /* Returns the stamp of session SID: the global counter and its shard's,
@@ -33,6 +33,24 @@ void aapi_revocation_bump(void);
 /* Moves the counter of the shard of session SID: every process re-checks
  * the tokens of the sessions of that shard (one session ended). */
 void aapi_revocation_bump_session(const char *sid);
+
+/* The buckets of user ids, whose counters the Basic provider's table is
+ * checked against: a change of one user sends only the users of its
+ * bucket (one in AAPI_USER_BUCKETS) back to their password hash. */
+#define AAPI_USER_BUCKET_BITS 8
+#define AAPI_USER_BUCKETS (1 << AAPI_USER_BUCKET_BITS)
+
+/* Returns the bucket that user UID (NULL: "") falls in. */
+unsigned int aapi_revocation_user_bucket(const char *uid);
+
+/* Copies the counters of all user buckets into OUT: read before a
+ * verification, whose user is not known yet. */
+void aapi_revocation_users(apr_uint32_t out[AAPI_USER_BUCKETS]);
+
+/* Moves the counter of the bucket of user UID: every process checks the
+ * Basic credentials of the users of that bucket again (that user's
+ * password, name or account changed). */
+void aapi_revocation_bump_user(const char *uid);
 
 /* Creates this process's table (child_init). */
 void aapi_tokcache_child_init(apr_pool_t *p);
@@ -91,12 +109,14 @@ int aapi_credcache_key(const void *scope, const char *user,
                        unsigned char key[AAPI_CRED_KEY_LEN]);
 
 /* Returns 1 with *OUT (strings from P) when KEY verified at most its trust
- * ago and no session or password has changed since; else 0. */
+ * ago and the counter of its user's bucket has not moved since; else 0. */
 int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
                        apr_int64_t now, apr_pool_t *p,
                        aapi_cred_identity_t *out);
 
-/* Remembers a successful verification of KEY for ID until TRUST_UNTIL. */
+/* Remembers a successful verification of KEY for ID until TRUST_UNTIL;
+ * EPOCH is the counter of the bucket of ID's user read before the
+ * account was (aapi_revocation_users). */
 void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
                         const aapi_cred_identity_t *id, apr_uint32_t epoch,
                         apr_int64_t trust_until);

@@ -127,7 +127,7 @@ static authn_status basic_check(request_rec *r, const char *user,
     aapi_user_t *u = NULL;
     aapi_db_t *db;
     aapi_status_t st;
-    apr_uint32_t epoch;
+    apr_uint32_t epochs[AAPI_USER_BUCKETS];
     char stamp[AAPI_CRED_STAMP_LEN + 1];
     int have_key, ok, shared;
 
@@ -150,7 +150,10 @@ static authn_status basic_check(request_rec *r, const char *user,
         publish(r, user, &ci);
         return AUTH_GRANTED;
     }
-    epoch = aapi_revocation_epoch();
+    /* the counters of the users' buckets, read before the account is: a
+     * change committed after the read moves its user's past the value the
+     * entry keeps (whose user is not known yet) */
+    aapi_revocation_users(epochs);
     /* names are compared as typed: surrounding white space is no account
      * (and MySQL's PAD SPACE collations must not make it one) */
     if (strlen(user) > AAPI_MAX_EMAIL_LEN
@@ -194,6 +197,9 @@ static authn_status basic_check(request_rec *r, const char *user,
                       u ? u->id : "");
         return AUTH_DENIED;
     }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AAPI_LOGNO(1003)
+                  "Basic credentials of user %s checked against the database",
+                  u->id);
     ci.user_id = u->id;
     ci.email = u->email;
     ci.username = u->username;
@@ -201,7 +207,8 @@ static authn_status basic_check(request_rec *r, const char *user,
     ci.email_verified = u->email_verified;
     apr_cpystrn(ci.stamp, shared ? stamp : "", sizeof(ci.stamp));
     if (have_key) {
-        aapi_credcache_put(key, &ci, epoch,
+        aapi_credcache_put(key, &ci,
+                           epochs[aapi_revocation_user_bucket(u->id)],
                            aapi_now() + aapi_cfg_session_cache_ttl(c));
     }
     publish(r, user, &ci);

@@ -81,7 +81,8 @@ typedef struct {
     apr_uint32_t revalidating;     /* one request is re-verifying it */
     int used;
     unsigned char key[AAPI_CRED_KEY_LEN];
-    apr_uint32_t epoch;
+    apr_uint32_t epoch;            /* its user's bucket's counter then */
+    unsigned int bucket;           /* that bucket */
     apr_int64_t trust_until;
     cred_ident_t id;
 } cred_slot_t;
@@ -89,13 +90,16 @@ typedef struct {
 static cred_slot_t *creds;
 static aapi_key_t *cred_mac_key;
 
-/* counter[0] is the global counter, counter[1 + i] the one of shard i */
+/* counter[0] is the global counter, counter[1 + i] the one of shard i,
+ * counter[USER_AT + i] the one of user bucket i */
 #define REVOCATION_SHARD_BITS 6
 #define REVOCATION_SHARDS (1 << REVOCATION_SHARD_BITS)
+#define USER_AT (1 + REVOCATION_SHARDS)
+#define COUNTERS (USER_AT + AAPI_USER_BUCKETS)
 static apr_shm_t *counter_shm;
 static volatile apr_uint32_t *counter;
 /* when shared memory is missing: this process's own */
-static apr_uint32_t local_counter[1 + REVOCATION_SHARDS];
+static apr_uint32_t local_counter[COUNTERS];
 static slot_t *slots;
 #if APR_HAS_THREADS
 static apr_thread_mutex_t *lock;
@@ -104,8 +108,8 @@ static apr_thread_mutex_t *lock;
 apr_status_t aapi_revocation_init(apr_pool_t *pconf)
 {
     apr_status_t rv = apr_shm_create(&counter_shm,
-                                     sizeof(apr_uint32_t)
-                                     * (1 + REVOCATION_SHARDS), NULL, pconf);
+                                     sizeof(apr_uint32_t) * COUNTERS, NULL,
+                                     pconf);
     int i;
 
     if (rv != APR_SUCCESS) {
@@ -113,7 +117,7 @@ apr_status_t aapi_revocation_init(apr_pool_t *pconf)
         return rv;
     }
     counter = apr_shm_baseaddr_get(counter_shm);
-    for (i = 0; i < 1 + REVOCATION_SHARDS; i++) {
+    for (i = 0; i < COUNTERS; i++) {
         apr_atomic_set32(&counter[i], 0);
     }
     return APR_SUCCESS;
@@ -170,6 +174,33 @@ void aapi_revocation_bump(void)
 void aapi_revocation_bump_session(const char *sid)
 {
     counter_inc(1 + aapi_revocation_shard(sid));
+}
+
+unsigned int aapi_revocation_user_bucket(const char *uid)
+{
+    /* as for sessions: the first eight bytes of the id (random, made by
+     * this module) times a constant, the top bits */
+    apr_uint64_t w = 0;
+
+    if (uid) {
+        memcpy(&w, uid, strnlen(uid, sizeof(w)));
+    }
+    return (unsigned int)((w * APR_UINT64_C(0x9e3779b97f4a7c15))
+                          >> (64 - AAPI_USER_BUCKET_BITS));
+}
+
+void aapi_revocation_users(apr_uint32_t out[AAPI_USER_BUCKETS])
+{
+    unsigned int i;
+
+    for (i = 0; i < AAPI_USER_BUCKETS; i++) {
+        out[i] = counter_at(USER_AT + i);
+    }
+}
+
+void aapi_revocation_bump_user(const char *uid)
+{
+    counter_inc(USER_AT + aapi_revocation_user_bucket(uid));
 }
 
 static void credcache_child_init(apr_pool_t *p);
@@ -526,8 +557,10 @@ int aapi_credcache_get(const unsigned char key[AAPI_CRED_KEY_LEN],
         if (!seq_read_begin(&s->seq, &seq)) {
             continue;
         }
+        /* the mask keeps a slot read while written in bounds */
         if (s->used && aapi_ct_equal_long(s->key, key, AAPI_CRED_KEY_LEN)
-            && s->epoch == aapi_revocation_epoch()) {
+            && s->epoch == counter_at(USER_AT + (s->bucket
+                                                 & (AAPI_USER_BUCKETS - 1)))) {
             until = s->trust_until;
             if (now < until + CRED_STALE_GRACE) {
                 memcpy(id, &s->id, sizeof(*id));
@@ -583,6 +616,7 @@ void aapi_credcache_put(const unsigned char key[AAPI_CRED_KEY_LEN],
         s->id.has_username = id->username != NULL;
         s->id.email_verified = id->email_verified;
         s->epoch = epoch;
+        s->bucket = aapi_revocation_user_bucket(id->user_id);
         s->trust_until = trust_until;
         s->used = 1;
     }

@@ -557,7 +557,10 @@ void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
     apr_int64_t keep = aapi_cfg_session_cache_ttl(c) + STAMP_KEEP_EXTRA;
     aapi_status_t st;
 
-    aapi_revocation_bump();
+    /* this user's Basic credentials, checked again by every process (and
+     * those of the users of its bucket); its tokens are by the callers'
+     * marks of its sessions */
+    aapi_revocation_bump_user(uid);
     if (!aapi_cache_is_networked(c->cache)) {
         return;
     }

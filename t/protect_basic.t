@@ -3,7 +3,9 @@
 # behind mod_authn_socache; the identity for CGI; a password change or an
 # account deletion refuses the old password at once in every process
 # (virtual host aapi_protect_revoke, where a process would otherwise trust
-# checked credentials for 60 s). Configuration: t/conf/protect.conf.in.
+# checked credentials for 60 s), while what other accounts do (renames,
+# logouts, password changes) sends no process back to a user's password
+# hash. Configuration: t/conf/protect.conf.in.
 use strict;
 use warnings;
 
@@ -14,8 +16,10 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest ();
 use AAPI::Test;
 use AAPI::Protect;
+use File::Spec::Functions qw(catfile);
+use Math::BigInt ();
 
-plan tests => 8, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 9, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -153,6 +157,98 @@ subtest 'an account deletion refuses its credentials at once, in every process' 
     is($r->{status}, 200, 'DELETE /me') or diag($r->{body});
     ($st, $seen, $want) = basic_bursts($u->{username}, $u->{password}, \@warmed);
     burst_ok($st, $seen, $want, 401, 'after the deletion');
+    Apache::TestRequest::module('default');
+};
+
+# The bucket of user id UID, as the module's table of checked credentials
+# picks it (tokcache.c: the first eight bytes, little-endian, times a
+# constant, the top eight bits).
+sub user_bucket {
+    my ($uid) = @_;
+    my @b = unpack 'C*', substr($uid . ("\0" x 8), 0, 8);
+    my $w = Math::BigInt->new(0);
+    $w = $w * 256 + $b[$_] for reverse 0 .. 7;
+    my $m = ($w * Math::BigInt->from_hex('9e3779b97f4a7c15'))
+            % Math::BigInt->new(2)->bpow(64);
+    return ($m >> 56)->numify;
+}
+
+# The size of the error log now.
+sub error_log_offset {
+    my $f = catfile(Apache::Test::vars('t_logs'), 'error_log');
+    return -e $f ? -s $f : 0;
+}
+
+# How many times since OFFSET the error log says the Basic credentials of
+# user UID were checked against the database (AAPI1003, at debug level).
+sub checked_count {
+    my ($offset, $uid) = @_;
+    my $f = catfile(Apache::Test::vars('t_logs'), 'error_log');
+    open my $fh, '<', $f or return 0;
+    seek $fh, $offset, 0;
+    my $n = 0;
+    while (<$fh>) {
+        $n++ if /AAPI1003: Basic credentials of user \Q$uid\E checked/;
+    }
+    return $n;
+}
+
+# What another account does moves only its own counters: the Basic
+# credentials that every process has checked stay trusted, where before
+# any rename, logout-all or password change anywhere sent every process
+# back to each user's password hash (a cheap request of one account made
+# every Basic request of all the others pay a full hash).
+subtest "other accounts' changes leave a user's checked credentials alone" => sub {
+    Apache::TestRequest::module('aapi_protect_revoke');
+    my $v = new_account();
+    # another account, in another bucket than V's (one in 256 shares it)
+    my $w;
+    for (1 .. 5) {
+        $w = new_account();
+        last if user_bucket($w->{id}) != user_bucket($v->{id});
+    }
+    isnt(user_bucket($w->{id}), user_bucket($v->{id}),
+         "an account in another bucket than the user's");
+    my ($st, $seen, $want) = basic_bursts($v->{username}, $v->{password});
+    burst_ok($st, $seen, $want, 200, 'every process has checked them');
+    my @warmed = sort keys %$seen;
+
+    my $from = error_log_offset();
+    my $token = $w->{access_token};
+    for my $i (1 .. 3) {
+        my $r = patch_json('/me', { username => uniq_username() },
+                           Authorization => "Bearer $token");
+        is($r->{status}, 200, "the other account renamed ($i)")
+            or diag($r->{body});
+        ($st, $seen, $want) = basic_bursts($v->{username}, $v->{password},
+                                           \@warmed);
+        burst_ok($st, $seen, $want, 200, "after rename $i");
+    }
+    my $pw = 'Other!Horse-Battery-9';
+    my $r = post_json('/change-password',
+                      { current_password => $w->{password}, new_password => $pw },
+                      Authorization => "Bearer $token");
+    is($r->{status}, 200, "the other account's password changed")
+        or diag($r->{body});
+    ($st, $seen, $want) = basic_bursts($v->{username}, $v->{password}, \@warmed);
+    burst_ok($st, $seen, $want, 200, 'after the password change');
+    $r = post_json('/logout-all', {}, Authorization => "Bearer $token");
+    is($r->{status}, 200, "the other account's logout-all") or diag($r->{body});
+    ($st, $seen, $want) = basic_bursts($v->{username}, $v->{password}, \@warmed);
+    burst_ok($st, $seen, $want, 200, 'after the logout-all');
+    is(checked_count($from, $v->{id}), 0,
+       "no process checked the user's credentials against the database again");
+
+    # the user's own change does send every process back to the database
+    $from = error_log_offset();
+    my $new = uniq_username();
+    $r = patch_json('/me', { username => $new },
+                    Authorization => "Bearer $v->{access_token}");
+    is($r->{status}, 200, 'the user renamed') or diag($r->{body});
+    ($st, $seen, $want) = basic_bursts($new, $v->{password}, \@warmed);
+    burst_ok($st, $seen, $want, 200, 'the new name, after');
+    cmp_ok(checked_count($from, $v->{id}), '>=', scalar @warmed,
+           "its own rename: each process checked them again");
     Apache::TestRequest::module('default');
 };
 

@@ -419,13 +419,41 @@ static int same_cred(const aapi_cred_identity_t *a,
            && !strcmp(a->stamp, b->stamp);
 }
 
+/* The counter of the bucket of user UID now. */
+static apr_uint32_t user_epoch(const char *uid)
+{
+    apr_uint32_t all[AAPI_USER_BUCKETS];
+
+    aapi_revocation_users(all);
+    return all[aapi_revocation_user_bucket(uid)];
+}
+
+/* Returns a random user id (as the module makes them) in the bucket of UID
+ * when SAME, in another when not; NULL when none turns up. */
+static const char *user_in_bucket(const char *uid, int same)
+{
+    int i;
+
+    for (i = 0; i < 100000; i++) {
+        const char *id = aapi_random_hex(p, 16);
+        if (id && strcmp(id, uid) != 0
+            && (aapi_revocation_user_bucket(id)
+                == aapi_revocation_user_bucket(uid)) == !!same) {
+            return id;
+        }
+    }
+    return NULL;
+}
+
 static void test_creds(void)
 {
     static const int scope_a = 1, scope_b = 2;
     unsigned char k[AAPI_CRED_KEY_LEN], k_pw[AAPI_CRED_KEY_LEN];
     unsigned char k_scope[AAPI_CRED_KEY_LEN], k_again[AAPI_CRED_KEY_LEN];
     aapi_cred_identity_t in = cred_ann(), out;
-    apr_uint32_t epoch = aapi_revocation_epoch();
+    apr_uint32_t epoch = user_epoch(in.user_id);
+    const char *neighbour = user_in_bucket(in.user_id, 1);
+    const char *stranger = user_in_bucket(in.user_id, 0);
 
     ok(aapi_credcache_key(&scope_a, "ann@example.com", "Secret-pw1", k)
        && aapi_credcache_key(&scope_a, "ann@example.com", "Secret-pw2", k_pw)
@@ -463,14 +491,45 @@ static void test_creds(void)
        "creds: ... and the next time it goes stale, one re-verifies again");
 
     aapi_credcache_put(k, &in, epoch, NOW + 60);
-    aapi_revocation_bump();
+    aapi_revocation_bump_user(in.user_id);
     ok(!aapi_credcache_get(k, NOW, p, &out),
-       "creds: the revocation counter moved: miss");
-    aapi_credcache_put(k, &in, aapi_revocation_epoch(), NOW + 60);
+       "creds: its user changed (its bucket's counter moved): miss");
+    aapi_credcache_put(k, &in, user_epoch(in.user_id), NOW + 60);
     ok(aapi_credcache_get(k, NOW, p, &out), "creds: put at the new count: hit");
     aapi_revocation_bump_session("0123456789abcdef0123456789abcdef");
     ok(aapi_credcache_get(k, NOW, p, &out),
        "creds: a session's end (its shard's counter) leaves credentials alone");
+    aapi_revocation_bump();
+    ok(aapi_credcache_get(k, NOW, p, &out),
+       "creds: the global counter (sessions of a user ended, claims out of "
+       "date) leaves credentials alone");
+    ok(neighbour && stranger, "creds: user ids in its bucket and in another "
+       "found");
+    aapi_revocation_bump_user(stranger);
+    ok(aapi_credcache_get(k, NOW, p, &out),
+       "creds: a user of another bucket changed: still a hit");
+    aapi_revocation_bump_user(neighbour);
+    ok(!aapi_credcache_get(k, NOW, p, &out),
+       "creds: a user of its bucket changed: miss (one in 256 shares it)");
+    aapi_credcache_put(k, &in, user_epoch(in.user_id), NOW + 60);
+    {
+        /* random ids spread over all 256 buckets (100 a bucket expected;
+         * the bounds are five standard deviations away) */
+        int count[AAPI_USER_BUCKETS] = { 0 }, lo = 1 << 30, hi = 0, j;
+        for (j = 0; j < 100 * AAPI_USER_BUCKETS; j++) {
+            const char *uid = aapi_random_hex(p, 16);
+            unsigned int b = aapi_revocation_user_bucket(uid);
+            count[b < AAPI_USER_BUCKETS ? b : 0]++;
+        }
+        for (j = 0; j < AAPI_USER_BUCKETS; j++) {
+            lo = count[j] < lo ? count[j] : lo;
+            hi = count[j] > hi ? count[j] : hi;
+        }
+        ok(lo >= 50 && hi <= 150 && aapi_revocation_user_bucket(NULL)
+                                    == aapi_revocation_user_bucket(""),
+           apr_psprintf(p, "creds: 25600 random user ids spread over all "
+                        "256 buckets (%d to %d a bucket)", lo, hi));
+    }
 
     aapi_credcache_drop(k_pw);
     ok(aapi_credcache_get(k, NOW, p, &out),
@@ -480,7 +539,7 @@ static void test_creds(void)
 
     in.username = NULL;
     in.stamp[0] = '\0';
-    aapi_credcache_put(k, &in, aapi_revocation_epoch(), NOW + 60);
+    aapi_credcache_put(k, &in, user_epoch(in.user_id), NOW + 60);
     ok(aapi_credcache_get(k, NOW, p, &out) && out.username == NULL
        && out.stamp[0] == '\0' && same_cred(&out, &in),
        "creds: no username, no stamp");
@@ -488,7 +547,7 @@ static void test_creds(void)
     in = cred_ann();
     in.role = "a-role-name-far-too-long-for-the-table-of-credentials-"
               "longer-than-sixty-four-bytes";
-    aapi_credcache_put(k, &in, aapi_revocation_epoch(), NOW + 60);
+    aapi_credcache_put(k, &in, user_epoch(in.user_id), NOW + 60);
     ok(!aapi_credcache_get(k, NOW, p, &out),
        "creds: an identity that does not fit is not kept");
 }
@@ -498,8 +557,9 @@ static aapi_cred_identity_t race_ca, race_cb;
 
 static void cred_put(int which)
 {
-    aapi_credcache_put(race_key, which ? &race_cb : &race_ca,
-                       aapi_revocation_epoch(), NOW + 60);
+    const aapi_cred_identity_t *id = which ? &race_cb : &race_ca;
+
+    aapi_credcache_put(race_key, id, user_epoch(id->user_id), NOW + 60);
 }
 
 static int cred_probe(apr_pool_t *rp)
