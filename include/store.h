@@ -121,6 +121,13 @@ aapi_status_t aapi_store_set_password(aapi_db_t *db, const char *uid,
                                       apr_int64_t now,
                                       apr_array_header_t **ended);
 
+/* Replaces UID's password hash OLD_HASH by NEW_HASH (the same password
+ * under the current hashing settings), only while OLD_HASH is its hash (a
+ * password change racing it wins); returns AAPI_OK, AAPI_NOT_FOUND when
+ * the hash had changed, or an error. */
+aapi_status_t aapi_store_rehash(aapi_db_t *db, const char *uid,
+                                const char *old_hash, const char *new_hash);
+
 /* Deletes user UID, its sessions and their history in one transaction; the
  * ids of its live sessions go to *ENDED. */
 aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,

@@ -32,6 +32,7 @@ extern const aapi_sql_t aapi_sql_statements[];
 #define AAPI_SQL_LIVE_SESSIONS      "aapi_live_sessions"
 #define AAPI_SQL_END_OTHER_SESSIONS "aapi_end_other_sessions"
 #define AAPI_SQL_SET_PASSWORD       "aapi_set_password"
+#define AAPI_SQL_REHASH             "aapi_rehash"
 #define AAPI_SQL_DELETE_HISTORY     "aapi_delete_history"
 #define AAPI_SQL_DELETE_SESSIONS    "aapi_delete_sessions"
 #define AAPI_SQL_DELETE_USER        "aapi_delete_user"

@@ -127,6 +127,17 @@ int aapi_user_stamp(request_rec *r, const aapi_srv_cfg_t *c, const char *uid,
 void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
                             const char *uid);
 
+/* After PASSWORD has verified against the hash of user U (read from DB):
+ * when that hash is weaker than C's AuthAPIPasswordHash makes, stores the
+ * password hashed under C instead, so that raising the cost (or moving to
+ * argon2id) reaches every account that signs in, and no account keeps a
+ * hash whose time tells it from an unknown one (checked against the dummy
+ * hash, made under C). Nothing else changes: no counter moves, no session
+ * ends. Failures are logged, not returned. */
+void aapi_password_upgrade(request_rec *r, const aapi_srv_cfg_t *c,
+                           aapi_db_t *db, const aapi_user_t *u,
+                           const char *password);
+
 /* Marks each id of IDS (of const char *) ended. */
 void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
                               const apr_array_header_t *ids);

@@ -49,6 +49,57 @@ static int bcrypt_salt(const char *in, unsigned char out[BCRYPT_SALT_BYTES])
     return o == BCRYPT_SALT_BYTES ? 0 : -1;
 }
 
+/* Reads the number after "NAME=" at *S (advanced past it); returns -1
+ * when there is none. */
+static long argon2_param(const char **s, const char *name)
+{
+    size_t n = strlen(name);
+    long v = 0;
+    int digits = 0;
+
+    if (strncmp(*s, name, n) != 0 || (*s)[n] != '=') {
+        return -1;
+    }
+    *s += n + 1;
+    while (apr_isdigit(**s) && digits < 9) {
+        v = v * 10 + (**s - '0');
+        (*s)++;
+        digits++;
+    }
+    return digits ? v : -1;
+}
+
+int aapi_password_needs_rehash(const char *hash, const aapi_hash_cfg_t *cfg)
+{
+    if (!hash) {
+        return 0;
+    }
+    if (strncmp(hash, "$argon2id$", 10) == 0) {
+        const char *s = hash + 10;
+        long m, t;
+
+        if (cfg->alg != AAPI_HASH_ARGON2ID) {
+            return 0;           /* stronger than bcrypt: kept */
+        }
+        /* $argon2id$v=19$m=65536,t=3,p=4$salt$hash */
+        if (strncmp(s, "v=", 2) == 0) {
+            s = strchr(s, '$');
+            s = s ? s + 1 : "";
+        }
+        if ((m = argon2_param(&s, "m")) < 0 || *s++ != ','
+            || (t = argon2_param(&s, "t")) < 0) {
+            return 0;
+        }
+        return m < (long)cfg->argon_m_kib || t < (long)cfg->argon_t;
+    }
+    if (hash[0] == '$' && hash[1] == '2' && hash[2] && hash[3] == '$'
+        && apr_isdigit(hash[4]) && apr_isdigit(hash[5]) && hash[6] == '$') {
+        int cost = (hash[4] - '0') * 10 + hash[5] - '0';
+        return cfg->alg == AAPI_HASH_ARGON2ID || cost < cfg->bcrypt_cost;
+    }
+    return 0;
+}
+
 size_t aapi_password_max_bytes(const aapi_hash_cfg_t *cfg)
 {
     return cfg->alg == AAPI_HASH_ARGON2ID ? AAPI_MAX_PASSWORD_LEN

@@ -200,6 +200,7 @@ static authn_status basic_check(request_rec *r, const char *user,
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AAPI_LOGNO(1003)
                   "Basic credentials of user %s checked against the database",
                   u->id);
+    aapi_password_upgrade(r, c, db, u, password);
     ci.user_id = u->id;
     ci.email = u->email;
     ci.username = u->username;

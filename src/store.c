@@ -567,6 +567,16 @@ aapi_status_t aapi_store_touch_session(aapi_db_t *db, const char *sid,
     return exec_stmt(db, AAPI_SQL_TOUCH, 2, args, NULL);
 }
 
+aapi_status_t aapi_store_rehash(aapi_db_t *db, const char *uid,
+                                const char *old_hash, const char *new_hash)
+{
+    const char *args[3] = { new_hash, uid, old_hash };
+    int n = 0;
+    aapi_status_t st = exec_stmt(db, AAPI_SQL_REHASH, 3, args, &n);
+
+    return st != AAPI_OK ? st : n == 1 ? AAPI_OK : AAPI_NOT_FOUND;
+}
+
 aapi_status_t aapi_store_end_session(aapi_db_t *db, const char *sid,
                                      const char *uid, apr_int64_t now)
 {

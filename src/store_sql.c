@@ -68,6 +68,9 @@ const aapi_sql_t aapi_sql_statements[] = {
       " AND revoked_at IS NULL" },
     { AAPI_SQL_SET_PASSWORD,
       "UPDATE users SET password_hash = %s, updated_at = %s WHERE id = %s" },
+    { AAPI_SQL_REHASH,
+      "UPDATE users SET password_hash = %s WHERE id = %s"
+      " AND password_hash = %s" },
     { AAPI_SQL_DELETE_HISTORY,
       "DELETE FROM refresh_history WHERE session_id IN"
       " (SELECT id FROM sessions WHERE user_id = %s)" },

@@ -5,6 +5,7 @@
 #include "aapi.h"
 #include "tokens.h"
 #include "cache.h"
+#include "password.h"
 #include "tokcache.h"
 #include "util.h"
 
@@ -642,6 +643,36 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
     aapi_tokcache_put(c->realm, token, len, claims, stamp,
                       now + aapi_cfg_session_cache_ttl(c));
     return AAPI_OK;
+}
+
+void aapi_password_upgrade(request_rec *r, const aapi_srv_cfg_t *c,
+                           aapi_db_t *db, const aapi_user_t *u,
+                           const char *password)
+{
+    const aapi_hash_cfg_t *hc = aapi_cfg_hash(c);
+    const char *fresh;
+    aapi_status_t st;
+
+    if (!aapi_password_needs_rehash(u->password_hash, hc)) {
+        return;
+    }
+    if (!(fresh = aapi_password_hash(r->pool, hc, password))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AAPI_LOGNO(0704)
+                      "the password of user %s could not be hashed again",
+                      u->id);
+        return;
+    }
+    st = aapi_store_rehash(db, u->id, u->password_hash, fresh);
+    if (st == AAPI_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0705)
+                      "the password of user %s is now hashed under the "
+                      "current AuthAPIPasswordHash", u->id);
+    }
+    else if (st != AAPI_NOT_FOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AAPI_LOGNO(0706)
+                      "the password of user %s could not be stored hashed "
+                      "again", u->id);
+    }
 }
 
 void aapi_sessions_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,

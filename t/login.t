@@ -1,6 +1,8 @@
 # POST /login (API.md sections 3-4): by email, username or login; a new
 # session each time; one indistinguishable 401 for every failure; the same
-# hashing time for unknown and known users.
+# hashing time for unknown and known users, also for an account whose hash
+# was made under a lower cost: a sign-in hashes its password again under
+# the current AuthAPIPasswordHash (never under a lower one).
 use strict;
 use warnings;
 
@@ -10,9 +12,10 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Apache::TestRequest ();
 use AAPI::Test;
+use AAPI::Protect ();
 use Time::HiRes ();
 
-plan tests => 9, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 10, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -146,4 +149,46 @@ subtest 'timing: unknown user vs wrong password (bcrypt 10)' => sub {
               wrong => $login->($u->{email}, 'Wrong-Passw0rd!'),
               status => 401, name => 'POST /login');
     Apache::TestRequest::module('default');
+};
+
+# The cost in the stored bcrypt hash of the account with address EMAIL.
+sub stored_cost {
+    my $h = db_query('SELECT password_hash FROM users WHERE email_norm = '
+                     . sql_quote(lc shift)) // '';
+    return $h =~ /^\$2[aby]\$(\d\d)\$/ ? $1 + 0 : "not bcrypt: $h";
+}
+
+subtest 'a sign-in under a higher cost hashes the password again' => sub {
+    # made on the main server, bcrypt 4
+    my $u = register_user();
+    is($u->{status}, 201, 'account made under cost 4') or diag($u->{res}{body});
+    is(stored_cost($u->{email}), 4, 'stored with cost 4');
+    my $pw = strong_password();
+
+    Apache::TestRequest::module('aapi_slowhash');
+    my $r = post_json('/login', { email => $u->{email}, password => 'Wrong-Passw0rd!' });
+    is($r->{status}, 401, 'a wrong password on the bcrypt-10 host: 401');
+    is(stored_cost($u->{email}), 4, '... changes nothing');
+    $r = post_json('/login', { email => $u->{email}, password => $pw });
+    is($r->{status}, 200, 'signed in on the bcrypt-10 host') or diag($r->{body});
+    is(stored_cost($u->{email}), 10, 'stored with cost 10 now');
+    my $token = $r->{status} == 200 ? $r->data->{access_token} : '';
+    is(get_json('/me', Authorization => "Bearer $token")->{status}, 200,
+       'the session of that sign-in lives');
+    Apache::TestRequest::module('default');
+
+    is(post_json('/login', { email => $u->{email}, password => $pw })->{status},
+       200, 'the same password on the main server');
+    is(stored_cost($u->{email}), 10, 'not hashed down to cost 4 there');
+    is(get_json('/me', Authorization => "Bearer $u->{access_token}")->{status},
+       200, 'the first session lives on: no session ended');
+
+    # Basic does the same (an account made under cost 4 again)
+    my $v = register_user();
+    Apache::TestRequest::module('aapi_slowhash');
+    $r = AAPI::Protect::preq('GET', '/protected/basic/hello.txt',
+        [ Authorization => AAPI::Protect::basic_auth($v->{email}, $pw) ]);
+    Apache::TestRequest::module('default');
+    is($r->{status}, 200, 'Basic on the bcrypt-10 host');
+    is(stored_cost($v->{email}), 10, 'Basic: stored with cost 10 now');
 };

@@ -209,6 +209,9 @@ int aapi_ep_login(request_rec *r, aapi_srv_cfg_t *c)
     aapi_session_mark_live(r, c, sess.id, u);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AAPI_LOGNO(0504)
                   "user %s logged in, session %s", u->id, sess.id);
+    /* after the session: it was made while the hash it was checked
+     * against was still the account's */
+    aapi_password_upgrade(r, c, db, u, password);
     return aapi_send_tokens(r, c, HTTP_OK, "Login successful", u, &pair);
 }
 

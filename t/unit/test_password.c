@@ -160,11 +160,53 @@ static void test_argon2(void)
     }
 }
 
+/* A stored hash weaker than the settings is hashed again at the next
+ * sign-in; an equal or stronger one, or one not understood, is kept. */
+static void test_needs_rehash(void)
+{
+    static const aapi_hash_cfg_t bcrypt10 = { AAPI_HASH_BCRYPT, 10, 0, 0, 0 };
+    static const aapi_hash_cfg_t argon_big = { AAPI_HASH_ARGON2ID, 0, 65536,
+                                               3, 1 };
+    const char *b4 = aapi_password_hash(p, &bcrypt4, "Secret-pw1");
+    const char *a64 = aapi_password_hash(p, &argon, "Secret-pw1");
+    const char *b12 = "$2y$12$abcdefghijklmnopqrstuu"
+                      "0123456789abcdefghijklmnopqrstu";
+
+    ok(b4 && a64, "rehash: hashes made");
+    if (!b4 || !a64) {
+        return;
+    }
+    ok(!aapi_password_needs_rehash(b4, &bcrypt4),
+       "rehash: bcrypt at the configured cost: kept");
+    ok(aapi_password_needs_rehash(b4, &bcrypt10),
+       "rehash: bcrypt 4 where the settings say 10: hashed again");
+    ok(!aapi_password_needs_rehash(b12, &bcrypt10),
+       "rehash: bcrypt 12 where the settings say 10: kept (never weaker)");
+    ok(aapi_password_needs_rehash(b4, &argon),
+       "rehash: bcrypt where the settings say argon2id: hashed again");
+    ok(!aapi_password_needs_rehash(a64, &argon),
+       "rehash: argon2id at the configured memory and passes: kept");
+    ok(aapi_password_needs_rehash(a64, &argon_big),
+       "rehash: argon2id with less memory and fewer passes: hashed again");
+    ok(aapi_password_needs_rehash("$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ"
+                                  "$aGFzaGhhc2hoYXNoaGFzaA", &argon_big),
+       "rehash: argon2id with fewer passes only: hashed again");
+    ok(!aapi_password_needs_rehash(a64, &bcrypt10),
+       "rehash: argon2id where the settings say bcrypt: kept");
+    ok(!aapi_password_needs_rehash(NULL, &bcrypt10)
+       && !aapi_password_needs_rehash("", &bcrypt10)
+       && !aapi_password_needs_rehash("plain", &argon)
+       && !aapi_password_needs_rehash("$argon2id$v=19$m=x,t=1$", &argon_big)
+       && !aapi_password_needs_rehash("$2y$1", &bcrypt10),
+       "rehash: nothing, or a hash not understood: kept");
+}
+
 int main(void)
 {
     p = tap_init();
     test_bcrypt();
     test_bcrypt_72();
     test_argon2();
+    test_needs_rehash();
     return done();
 }
