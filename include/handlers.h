@@ -53,7 +53,9 @@ const char *aapi_client_ip(request_rec *r);
 const char *aapi_client_ua(request_rec *r);
 
 /* Requires a valid access token whose session is live; returns OK with the
- * claims and the current user, or DONE after sending 401/503. */
+ * claims and the current user, or DONE after sending 401/503. A request
+ * body (the endpoint reads none) is read and dropped before the database
+ * connection is taken (400/413 when it cannot be). */
 int aapi_require_user(request_rec *r, aapi_srv_cfg_t *c, aapi_db_t **db,
                       aapi_claims_t *claims, aapi_user_t **user);
 

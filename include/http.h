@@ -26,6 +26,11 @@ int aapi_http_send_status(request_rec *r, aapi_status_t st,
 /* Sends 405 with an Allow header listing ALLOW; returns DONE. */
 int aapi_http_send_not_allowed(request_rec *r, const char *allow);
 
+/* Reads and drops the request body of an endpoint that takes none (httpd
+ * would, after the answer); returns OK, or DONE/AP_FILTER_ERROR after an
+ * error answer (400, or 413 past LimitRequestBody). */
+int aapi_http_discard_body(request_rec *r);
+
 /* Reads the request body as one JSON object into *OUT. A missing or empty
  * body gives an empty object when BODY_REQUIRED is 0. Returns OK, or DONE
  * after sending 400/413/415. */

@@ -84,14 +84,27 @@ aapi_status_t aapi_store_find_refresh(aapi_db_t *db, const char *hash,
                                       aapi_session_t **out,
                                       aapi_refresh_match_t *match);
 
+/* How many refresh tokens rotated away a session's history keeps at most
+ * (the newest): a token rotated away longer ago is unknown, refused
+ * without ending the session, like an expired one. (A literal: the SQL
+ * reads it.) */
+#define AAPI_HISTORY_KEEP 256
+
+/* The most rows a query of a user's live sessions reads. (A literal: the
+ * SQL reads it.) */
+#define AAPI_LIVE_ROWS_MAX 1000
+
 /* Rotates session SID from refresh hash OLD to NEW at NOW_MS (milliseconds;
  * rotated_at keeps them, so the reuse grace is exact), only while OLD is
  * current and the session live, extending it to EXPIRES_AT (seconds);
- * records OLD in the history. Returns AAPI_OK, AAPI_NOT_FOUND (OLD is no
- * longer current, or the session ended) or an error. */
+ * records OLD in the history, and drops from it the rows rotated away
+ * before FORGET_MS (milliseconds: tokens past their lifetime) and those
+ * past the newest AAPI_HISTORY_KEEP. Returns AAPI_OK, AAPI_NOT_FOUND (OLD
+ * is no longer current, or the session ended) or an error. */
 aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
                                 const char *old_hash, const char *new_hash,
-                                apr_int64_t now_ms, apr_int64_t expires_at);
+                                apr_int64_t now_ms, apr_int64_t expires_at,
+                                apr_int64_t forget_ms);
 
 /* Marks session SID used at NOW; returns AAPI_OK or an error. */
 aapi_status_t aapi_store_touch_session(aapi_db_t *db, const char *sid,

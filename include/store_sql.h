@@ -27,6 +27,8 @@ extern const aapi_sql_t aapi_sql_statements[];
 #define AAPI_SQL_SESSION_BY_HISTORY "aapi_session_by_history"
 #define AAPI_SQL_ROTATE             "aapi_rotate"
 #define AAPI_SQL_HISTORY_INSERT     "aapi_history_insert"
+#define AAPI_SQL_HISTORY_NTH        "aapi_history_nth"
+#define AAPI_SQL_HISTORY_PRUNE      "aapi_history_prune"
 #define AAPI_SQL_TOUCH              "aapi_touch"
 #define AAPI_SQL_END_SESSION        "aapi_end_session"
 #define AAPI_SQL_LIVE_SESSIONS      "aapi_live_sessions"

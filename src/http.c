@@ -153,6 +153,21 @@ static int too_large(request_rec *r)
                                 "Request body is too large", NULL);
 }
 
+int aapi_http_discard_body(request_rec *r)
+{
+    int rc = ap_discard_request_body(r);
+
+    if (rc == OK || rc == AP_FILTER_ERROR) {
+        return rc;            /* AP_FILTER_ERROR: httpd's answer is sent */
+    }
+    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        return too_large(r);
+    }
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return aapi_http_send_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
+                                "Request body could not be read", NULL);
+}
+
 int aapi_http_read_json(request_rec *r, const aapi_srv_cfg_t *c,
                         int body_required, aapi_json_t **out)
 {

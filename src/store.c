@@ -535,8 +535,12 @@ aapi_status_t aapi_store_find_refresh(aapi_db_t *db, const char *hash,
 
 aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
                                 const char *old_hash, const char *new_hash,
-                                apr_int64_t now_ms, apr_int64_t expires_at)
+                                apr_int64_t now_ms, apr_int64_t expires_at,
+                                apr_int64_t forget_ms)
 {
+    apr_array_header_t *nth;
+    const char *one[1] = { sid };
+    const char *prune[2] = { sid, NULL };
     apr_dbd_transaction_t *txn;
     const char *t = aapi_i64_text(db->pool, now_ms / 1000);
     const char *ms = aapi_i64_text(db->pool, now_ms);
@@ -556,6 +560,21 @@ aapi_status_t aapi_store_rotate(aapi_db_t *db, const char *sid,
     }
     if (st == AAPI_OK) {
         st = exec_stmt(db, AAPI_SQL_HISTORY_INSERT, 3, hist, NULL);
+    }
+    /* bounded: a client that refreshes in a loop adds no more rows */
+    if (st == AAPI_OK) {
+        st = select_rows(db, AAPI_SQL_HISTORY_NTH, 1, one, 1, &nth);
+    }
+    if (st == AAPI_OK) {
+        apr_int64_t cut = forget_ms;
+        if (nth->nelts && APR_ARRAY_IDX(nth, 0, const char **)[0]) {
+            apr_int64_t kth = apr_atoi64(APR_ARRAY_IDX(nth, 0,
+                                                       const char **)[0]);
+            /* that row and older ones go: the newest KEEP stay */
+            cut = kth + 1 > cut ? kth + 1 : cut;
+        }
+        prune[1] = aapi_i64_text(db->pool, cut);
+        st = exec_stmt(db, AAPI_SQL_HISTORY_PRUNE, 2, prune, NULL);
     }
     return txn_end(db, txn, st);
 }
@@ -599,7 +618,7 @@ aapi_status_t aapi_store_live_sessions(aapi_db_t *db, const char *uid,
 /* Upper bound of the session ids collected to mark ended in the cache; a
  * user with more live sessions has the rest refused once the cache's trust
  * (AuthAPISessionCacheTTL) runs out. */
-#define MAX_ENDED_IDS 1000
+#define MAX_ENDED_IDS AAPI_LIVE_ROWS_MAX
 
 /* Collects the live session ids of UID but KEEP into *IDS. */
 static aapi_status_t live_ids(aapi_db_t *db, const char *uid,

@@ -3,6 +3,9 @@
  * %s placeholders; values are always bound, never spliced into SQL.
  */
 #include "store_sql.h"
+#include "store.h"
+
+#include "apr_general.h"
 
 #include <stddef.h>
 
@@ -54,6 +57,14 @@ const aapi_sql_t aapi_sql_statements[] = {
     { AAPI_SQL_HISTORY_INSERT,
       "INSERT INTO refresh_history (token_hash, session_id, rotated_at)"
       " VALUES (%s, %s, %s)" },
+    /* the time of the newest row past the AAPI_HISTORY_KEEP a session
+     * keeps (an index walk of that many rows) */
+    { AAPI_SQL_HISTORY_NTH,
+      "SELECT rotated_at FROM refresh_history WHERE session_id = %s"
+      " ORDER BY rotated_at DESC LIMIT 1 OFFSET "
+      APR_STRINGIFY(AAPI_HISTORY_KEEP) },
+    { AAPI_SQL_HISTORY_PRUNE,
+      "DELETE FROM refresh_history WHERE session_id = %s AND rotated_at < %s" },
     { AAPI_SQL_TOUCH,
       "UPDATE sessions SET last_used_at = %s WHERE id = %s" },
     { AAPI_SQL_END_SESSION,
@@ -62,7 +73,8 @@ const aapi_sql_t aapi_sql_statements[] = {
     { AAPI_SQL_LIVE_SESSIONS,
       "SELECT " AAPI_SESSION_COLS " FROM sessions s WHERE s.user_id = %s"
       " AND s.revoked_at IS NULL AND s.expires_at > %s"
-      " ORDER BY s.created_at DESC, s.id" },
+      " ORDER BY s.created_at DESC, s.id LIMIT "
+      APR_STRINGIFY(AAPI_LIVE_ROWS_MAX) },
     { AAPI_SQL_END_OTHER_SESSIONS,
       "UPDATE sessions SET revoked_at = %s WHERE user_id = %s AND id <> %s"
       " AND revoked_at IS NULL" },

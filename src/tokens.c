@@ -175,7 +175,8 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
         }
         if (match == AAPI_REFRESH_CURRENT) {
             st = aapi_store_rotate(db, sess->id, hash, next_hash, now_ms,
-                                   now + aapi_cfg_refresh_ttl(c));
+                                   now + aapi_cfg_refresh_ttl(c),
+                                   now_ms - aapi_cfg_refresh_ttl(c) * 1000);
             if (st == AAPI_NOT_FOUND) {
                 continue;
             }

@@ -1,6 +1,8 @@
 # POST /refresh (API.md sections 3-4): rotation, the reuse grace, reuse
 # detection that ends the whole session, one identical 401 for every bad
-# refresh token, parallel refreshes of one token, a logout racing a refresh.
+# refresh token, parallel refreshes of one token, a logout racing a refresh;
+# a session's history of rotated tokens stays bounded (the newest 256, none
+# past the refresh lifetime).
 use strict;
 use warnings;
 
@@ -13,7 +15,7 @@ use AAPI::Test;
 use AAPI::Session;
 use Time::HiRes ();
 
-plan tests => 16, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 17, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -298,4 +300,56 @@ subtest 'refresh takes only POST' => sub {
     my $r = get_json('/refresh');
     is_error($r, 405, 'METHOD_NOT_ALLOWED', 'GET /refresh');
     like($r->header('Allow') // '', qr/\bPOST\b/, 'Allow names POST');
+};
+
+# The rows of session SID's history of rotated refresh tokens.
+sub history_rows {
+    my $sid = shift;
+    return db_query('SELECT COUNT(*) FROM refresh_history WHERE session_id = '
+                    . sql_quote($sid)) + 0;
+}
+
+subtest "a session's history of rotated tokens stays bounded" => sub {
+    my $l = new_login($A);
+    my $sid = sid_of($l->{access_token});
+    my @tokens = ($l->{refresh_token});
+    my $ok = 1;
+    for my $i (1 .. 300) {
+        my $r = refresh_with($tokens[-1]);
+        if ($r->{status} != 200) {
+            $ok = 0;
+            diag("refresh $i: $r->{status} $r->{body}");
+            last;
+        }
+        push @tokens, $r->data->{refresh_token};
+    }
+    ok($ok && @tokens == 301, '300 refreshes in a row');
+    is(history_rows($sid), 256, 'the history keeps the newest 256');
+    # rotated away 300 refreshes ago: no longer known, refused as an
+    # expired token would be, and the session lives on
+    is_error(refresh_with($tokens[0]), 401, 'INVALID_TOKEN',
+             'the first token, rotated away 300 refreshes ago');
+    my $r = refresh_with($tokens[-1]);
+    is($r->{status}, 200, 'the session lives on: the current token refreshes');
+    my $cur = $r->{status} == 200 ? $r->data->{refresh_token} : '';
+    # rotated away 200 refreshes ago: in the history, reuse, the end
+    is_error(refresh_with($tokens[100]), 401, 'INVALID_TOKEN',
+             'a token rotated away 200 refreshes ago');
+    session_dead('after that reuse', $cur);
+
+    # rows of tokens rotated away longer ago than the refresh lifetime
+    # (30 days here) go at the next rotation
+    my $m = new_login($A);
+    my $msid = sid_of($m->{access_token});
+    my $d = refresh_with($m->{refresh_token})->data;
+    db_exec('INSERT INTO refresh_history (token_hash, session_id, rotated_at)'
+            . ' VALUES (' . sql_quote(AAPI::Test::rand_hex(64)) . ', ' . sql_quote($msid)
+            . ', ' . ((time - 31 * 86400) * 1000) . ')');
+    is(history_rows($msid), 2, 'a row 31 days old put in the history');
+    is(refresh_with($d->{refresh_token})->{status}, 200, 'the next refresh');
+    is(history_rows($msid), 2, 'the old row is gone, the two rotations are there');
+    is(db_query('SELECT COUNT(*) FROM refresh_history WHERE session_id = '
+                . sql_quote($msid) . ' AND rotated_at < '
+                . ((time - 30 * 86400) * 1000)) + 0, 0,
+       'nothing older than 30 days');
 };

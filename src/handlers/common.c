@@ -103,6 +103,11 @@ int aapi_require_user(request_rec *r, aapi_srv_cfg_t *c, aapi_db_t **db,
 {
     int rc = aapi_http_require_access(r, c, claims);
 
+    /* a body the endpoint does not read, read and dropped before a
+     * connection to the database is taken (see aapi_require_user_body) */
+    if (rc == OK) {
+        rc = aapi_http_discard_body(r);
+    }
     return rc != OK ? rc : aapi_require_session(r, c, claims, db, user);
 }
 
