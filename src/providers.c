@@ -118,6 +118,10 @@ static void publish(request_rec *r, const char *user,
     aapi_publish_identity(r, &id, user, NULL);   /* AUTH_TYPE stays Basic */
 }
 
+/* A user id no account has (ids are random hex of this length): the
+ * stamp that an unknown name costs the same lookup as a known one. */
+#define NO_ACCOUNT_ID "00000000000000000000000000000000"
+
 static authn_status basic_check(request_rec *r, const char *user,
                                 const char *password)
 {
@@ -170,13 +174,16 @@ static authn_status basic_check(request_rec *r, const char *user,
     st = aapi_store_user_by_login(db, aapi_ascii_lower(r->pool, user), &u);
     /* the stamp is read before the account that is verified: a change
      * committed after that read gives a stamp the entry will not have
-     * (the first read only finds whose stamp to read) */
-    shared = st == AAPI_OK && aapi_user_stamp(r, c, u->id, stamp);
+     * (the first read only finds whose stamp to read). An unknown name
+     * costs the same two lookups, with an id no account has, so that
+     * their time does not tell which names exist */
+    shared = (st == AAPI_OK || st == AAPI_NOT_FOUND)
+             && aapi_user_stamp(r, c, u ? u->id : NO_ACCOUNT_ID, stamp);
     if (shared) {
-        const char *stamped = u->id;
+        const char *stamped = u ? u->id : NULL;
         u = NULL;
         st = aapi_store_user_by_login(db, aapi_ascii_lower(r->pool, user), &u);
-        if (st == AAPI_OK && strcmp(u->id, stamped) != 0) {
+        if (st == AAPI_OK && (!stamped || strcmp(u->id, stamped) != 0)) {
             /* the name went to another account meanwhile: its stamp was
              * not read, so this verification is not kept */
             have_key = 0;
