@@ -27,22 +27,15 @@
 
 /* Returns 1 when TYPE is "auth-api" without regard to case (as httpd
  * compares AuthType values), without the locale machinery of strcasecmp:
- * this runs for every request that has an AuthType. */
-static int is_auth_api(const char *type)
+ * this runs for every request that has an AuthType. Each letter matches
+ * c | 0x20 in either case, and no other byte (NUL included) does: the
+ * test stops at the first byte that differs, never past the end. */
+#define LC_IS(c, l) ((char)((c) | 0x20) == (l))
+static int is_auth_api(const char *t)
 {
-    static const char want[] = AUTH_TYPE;
-    size_t i;
-
-    if (!strcmp(type, want)) {     /* as it is usually written */
-        return 1;
-    }
-    for (i = 0; i < sizeof(want) - 1; i++) {
-        char c = type[i], w = want[i];
-        if (c != w && !(w >= 'a' && w <= 'z' && c == w - 'a' + 'A')) {
-            return 0;
-        }
-    }
-    return type[i] == '\0';
+    return LC_IS(t[0], 'a') && LC_IS(t[1], 'u') && LC_IS(t[2], 't')
+           && LC_IS(t[3], 'h') && t[4] == '-' && LC_IS(t[5], 'a')
+           && LC_IS(t[6], 'p') && LC_IS(t[7], 'i') && t[8] == '\0';
 }
 
 /* ==== identity ==== */
@@ -87,7 +80,6 @@ static int identity_header_name(const char *name)
  * "authorization" is a letter, which c | 0x20 matches in either case and
  * no other byte does (NUL included): the test stops at the first byte that
  * differs, so it never reads past the end of NAME. */
-#define LC_IS(c, l) ((char)((c) | 0x20) == (l))
 static int is_authorization(const char *n)
 {
     return LC_IS(n[0], 'a') && LC_IS(n[1], 'u') && LC_IS(n[2], 't')

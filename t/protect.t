@@ -74,6 +74,12 @@ subtest 'AuthType written in another case' => sub {
     my $r = bearer_at('/protected/case/env.cgi', $TOK);
     is($r->{status}, 200, 'AuthType Auth-API with a token: 200') or diag(substr($r->{body}, 0, 300));
     like($r->{body}, qr/^AUTH_TYPE=auth-api$/m, 'AuthType Auth-API: AUTH_TYPE=auth-api');
+    for my $type (qw(long under)) {
+        my $r2 = bearer_at("/protected/nearmiss-$type/hello.txt", $TOK);
+        isnt($r2->{status}, 200, "an AuthType near auth-api ($type): not this "
+             . "module's, not 200 ($r2->{status})");
+        ok(no_content($r2), "an AuthType near auth-api ($type): none of the content");
+    }
 };
 
 subtest 'directory index and trailing slash' => sub {
