@@ -232,15 +232,32 @@ aapi_status_t aapi_tokens_refresh(request_rec *r, const aapi_srv_cfg_t *c,
 
 enum { NS_UNKNOWN, NS_FILLING, NS_KNOWN };
 
+#define SESSION_KIND ":aapi-session"
+#define USER_KIND    ":aapi-user"
+
+/* What the cache keys of a database's state end with, after the session's
+ * or the user's id: ":", the database's id, the kind. */
+typedef struct {
+    char session[1 + AAPI_DB_ID_MAX + sizeof(SESSION_KIND)];
+    char user[1 + AAPI_DB_ID_MAX + sizeof(USER_KIND)];
+} key_tails_t;
+
 struct aapi_realm {
     int has_db;
     apr_uint32_t state;            /* NS_*: written once per process */
-    char id[AAPI_DB_ID_MAX + 1];   /* set before state becomes NS_KNOWN */
+    key_tails_t tails;             /* set before state becomes NS_KNOWN */
 };
 
 /* The name of a database that has no id (a schema older than the table:
  * logged at start-up) */
 #define NS_NONE "-"
+
+/* Fills T for the database whose id is ID. */
+static void tails_fill(key_tails_t *t, const char *id)
+{
+    apr_snprintf(t->session, sizeof(t->session), ":%s" SESSION_KIND, id);
+    apr_snprintf(t->user, sizeof(t->user), ":%s" USER_KIND, id);
+}
 
 aapi_realm_t *aapi_realm_make(apr_pool_t *pconf, int has_db)
 {
@@ -252,19 +269,20 @@ aapi_realm_t *aapi_realm_make(apr_pool_t *pconf, int has_db)
 
 void aapi_realm_set_db_id(aapi_realm_t *realm, const char *id)
 {
-    apr_cpystrn(realm->id, id, sizeof(realm->id));
+    tails_fill(&realm->tails, id);
     realm->state = NS_KNOWN;
 }
 
-/* Returns the name in the shared cache of the database of C: read at
+/* Returns the ends of the cache keys of the database of C: known since
  * start-up (the common case), else read now, once for this process; NULL
- * with *ST set when there is no database to read it from. */
-static const char *db_name(request_rec *r, const aapi_srv_cfg_t *c,
-                           aapi_status_t *st)
+ * with *ST set when there is no database to read its id from. */
+static const key_tails_t *db_tails(request_rec *r, const aapi_srv_cfg_t *c,
+                                   aapi_status_t *st)
 {
     aapi_realm_t *realm = c->realm;
     char id[AAPI_DB_ID_MAX + 1];
     apr_uint32_t unknown = NS_UNKNOWN;
+    key_tails_t *t;
     aapi_db_t *db;
 
     if (!realm || !realm->has_db) {
@@ -272,33 +290,36 @@ static const char *db_name(request_rec *r, const aapi_srv_cfg_t *c,
         return NULL;
     }
     if (__atomic_load_n(&realm->state, __ATOMIC_ACQUIRE) == NS_KNOWN) {
-        return realm->id;
+        return &realm->tails;
     }
     if ((*st = aapi_store_open(r, &db)) != AAPI_OK) {
         return NULL;
     }
+    t = apr_palloc(r->pool, sizeof(*t));
     if (aapi_store_db_id(db, id) != AAPI_OK) {
         /* no id (or no answer): this request goes by no database's name,
          * and the next one asks again */
-        return NS_NONE;
+        tails_fill(t, NS_NONE);
+        return t;
     }
+    tails_fill(t, id);
     /* the first thread to get here keeps it for the process */
     if (__atomic_compare_exchange_n(&realm->state, &unknown, NS_FILLING, 0,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        memcpy(realm->id, id, sizeof(id));
+        memcpy(&realm->tails, t, sizeof(*t));
         __atomic_store_n(&realm->state, NS_KNOWN, __ATOMIC_RELEASE);
     }
-    return apr_pstrdup(r->pool, id);
+    return t;
 }
 
-/* Returns the cache key of session SID of database DB, from P. The random
- * id comes first: shmcb picks its sub-cache by the first byte of the key,
- * so a common prefix would crowd every session into one sixteenth of the
- * cache. */
+/* Returns the cache key of session SID of the database whose key ends
+ * are T, from P. The random id comes first: shmcb picks its sub-cache by
+ * the first byte of the key, so a common prefix would crowd every session
+ * into one sixteenth of the cache. */
 static const char *session_key(apr_pool_t *p, const char *sid,
-                               const char *db)
+                               const key_tails_t *t)
 {
-    return apr_pstrcat(p, sid, ":", db, ":aapi-session", NULL);
+    return apr_pstrcat(p, sid, t->session, NULL);
 }
 
 /* Writes into BUF (AAPI_CACHE_VALUE_MAX bytes) the live state of a session
@@ -404,16 +425,17 @@ aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
 {
     char buf[AAPI_CACHE_VALUE_MAX];
     unsigned int len = sizeof(buf);
-    const char *key, *name;
+    const char *key;
+    const key_tails_t *tails;
     aapi_user_t *u = NULL;
     aapi_db_t *db;
     aapi_status_t st;
 
     *stale = 0;
-    if (!(name = db_name(r, c, &st))) {
+    if (!(tails = db_tails(r, c, &st))) {
         return st;
     }
-    key = session_key(r->pool, cl->sid, name);
+    key = session_key(r->pool, cl->sid, tails);
     if (aapi_cache_get(c->cache, r->server, key, buf, &len, r->pool)
         == APR_SUCCESS) {
         if (len == 1 && buf[0] == STATE_ENDED[0]) {
@@ -462,10 +484,10 @@ void aapi_session_mark_live(request_rec *r, const aapi_srv_cfg_t *c,
                             const char *sid, const aapi_user_t *u)
 {
     aapi_status_t st;
-    const char *name = db_name(r, c, &st);
+    const key_tails_t *tails = db_tails(r, c, &st);
 
-    if (name) {
-        cache_live(r, c, session_key(r->pool, sid, name), u);
+    if (tails) {
+        cache_live(r, c, session_key(r->pool, sid, tails), u);
     }
 }
 
@@ -475,10 +497,10 @@ void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
     /* long enough that every access token of the session has expired */
     apr_int64_t keep = aapi_cfg_access_ttl(c) + aapi_cfg_leeway(c) + 60;
     aapi_status_t st;
-    const char *name = db_name(r, c, &st);
+    const key_tails_t *tails = db_tails(r, c, &st);
 
-    if (name) {
-        aapi_cache_set(c->cache, r->server, session_key(r->pool, sid, name),
+    if (tails) {
+        aapi_cache_set(c->cache, r->server, session_key(r->pool, sid, tails),
                        STATE_ENDED, 1,
                        apr_time_now() + apr_time_from_sec(keep), r->pool);
     }
@@ -495,14 +517,14 @@ void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
     apr_time_t until = apr_time_now()
                        + apr_time_from_sec(aapi_cfg_session_cache_ttl(c) + 60);
     aapi_status_t st;
-    const char *name = db_name(r, c, &st);
+    const key_tails_t *tails = db_tails(r, c, &st);
     int i;
 
-    for (i = 0; name && ids && i < ids->nelts; i++) {
+    for (i = 0; tails && ids && i < ids->nelts; i++) {
         aapi_cache_set_unless(c->cache, r->server,
                               session_key(r->pool,
                                           APR_ARRAY_IDX(ids, i, const char *),
-                                          name),
+                                          tails),
                               STATE_CHANGED, 1, until, STATE_ENDED, r->pool);
     }
     aapi_revocation_bump();
@@ -510,11 +532,12 @@ void aapi_sessions_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
 
 /* ==== the stamp of a user's credentials, for other servers ==== */
 
-/* Returns the cache key of the stamp of user UID of database DB, from P
- * (the id first, as for sessions). */
-static const char *user_key(apr_pool_t *p, const char *uid, const char *db)
+/* Returns the cache key of the stamp of user UID of the database whose
+ * key ends are T, from P (the id first, as for sessions). */
+static const char *user_key(apr_pool_t *p, const char *uid,
+                            const key_tails_t *t)
 {
-    return apr_pstrcat(p, uid, ":", db, ":aapi-user", NULL);
+    return apr_pstrcat(p, uid, t->user, NULL);
 }
 
 /* How long a stamp is kept: longer than any process keeps trusting a
@@ -528,20 +551,20 @@ int aapi_user_stamp(request_rec *r, const aapi_srv_cfg_t *c, const char *uid,
 {
     unsigned int len = AAPI_CRED_STAMP_LEN;
     aapi_status_t st;
-    const char *name;
+    const key_tails_t *tails;
 
     buf[0] = '\0';
     if (!aapi_cache_is_networked(c->cache)) {
         return 0;
     }
-    if (!(name = db_name(r, c, &st))) {
+    if (!(tails = db_tails(r, c, &st))) {
         /* no database to name: a stamp no entry has, so that nothing is
          * answered without the database */
         buf[0] = '!';
         buf[1] = '\0';
         return 1;
     }
-    if (aapi_cache_get(c->cache, r->server, user_key(r->pool, uid, name), buf,
+    if (aapi_cache_get(c->cache, r->server, user_key(r->pool, uid, tails), buf,
                        &len, r->pool) == APR_SUCCESS
         && len == AAPI_CRED_STAMP_LEN) {
         buf[len] = '\0';
@@ -555,7 +578,8 @@ int aapi_user_stamp(request_rec *r, const aapi_srv_cfg_t *c, const char *uid,
 void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
                             const char *uid)
 {
-    const char *stamp, *name;
+    const char *stamp;
+    const key_tails_t *tails;
     apr_int64_t keep = aapi_cfg_session_cache_ttl(c) + STAMP_KEEP_EXTRA;
     aapi_status_t st;
 
@@ -567,9 +591,9 @@ void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
         return;
     }
     stamp = aapi_random_hex(r->pool, AAPI_CRED_STAMP_LEN / 2);
-    name = db_name(r, c, &st);
-    if (!stamp || !name
-        || aapi_cache_set(c->cache, r->server, user_key(r->pool, uid, name),
+    tails = db_tails(r, c, &st);
+    if (!stamp || !tails
+        || aapi_cache_set(c->cache, r->server, user_key(r->pool, uid, tails),
                                  stamp, AAPI_CRED_STAMP_LEN,
                                  apr_time_now() + apr_time_from_sec(keep),
                                  r->pool) != APR_SUCCESS) {
