@@ -136,18 +136,24 @@ static APR_INLINE void counter_inc(unsigned int i)
                        __ATOMIC_SEQ_CST);
 }
 
-unsigned int aapi_revocation_shard(const char *sid)
+/* Returns the top BITS bits of the first eight bytes of ID (NULL: "")
+ * times a constant: ids of sessions and users are random (this module
+ * makes them; only verified ones get here), as the token table picks a
+ * slot. */
+static unsigned int id_bits(const char *id, unsigned int bits)
 {
-    /* the first eight bytes of the id (random: this module makes them;
-     * only verified ones get here) times a constant, the top bits: as the
-     * token table picks a slot */
     apr_uint64_t w = 0;
 
-    if (sid) {
-        memcpy(&w, sid, strnlen(sid, sizeof(w)));
+    if (id) {
+        memcpy(&w, id, strnlen(id, sizeof(w)));
     }
     return (unsigned int)((w * APR_UINT64_C(0x9e3779b97f4a7c15))
-                          >> (64 - REVOCATION_SHARD_BITS));
+                          >> (64 - bits));
+}
+
+unsigned int aapi_revocation_shard(const char *sid)
+{
+    return id_bits(sid, REVOCATION_SHARD_BITS);
 }
 
 /* The stamp of shard SHARD: the global counter and the shard's. */
@@ -178,15 +184,7 @@ void aapi_revocation_bump_session(const char *sid)
 
 unsigned int aapi_revocation_user_bucket(const char *uid)
 {
-    /* as for sessions: the first eight bytes of the id (random, made by
-     * this module) times a constant, the top bits */
-    apr_uint64_t w = 0;
-
-    if (uid) {
-        memcpy(&w, uid, strnlen(uid, sizeof(w)));
-    }
-    return (unsigned int)((w * APR_UINT64_C(0x9e3779b97f4a7c15))
-                          >> (64 - AAPI_USER_BUCKET_BITS));
+    return id_bits(uid, AAPI_USER_BUCKET_BITS);
 }
 
 void aapi_revocation_users(apr_uint32_t out[AAPI_USER_BUCKETS])
