@@ -798,6 +798,34 @@ int aapi_store_dbd_settings(server_rec *s, const char **driver,
     return d != NULL;
 }
 
+/* ==== connections of their own (start-up) ==== */
+
+/* Opens DRIVER/PARAMS on a connection of its own into *DRV and *H (SQLite
+ * waiting up to 30 s for a lock); returns AAPI_OK, AAPI_INTERNAL for a
+ * driver apr-util lacks, or AAPI_UNAVAILABLE, with *ERR set. */
+static aapi_status_t open_direct(apr_pool_t *p, const char *driver,
+                                 const char *params,
+                                 const apr_dbd_driver_t **drv, apr_dbd_t **h,
+                                 const char **err)
+{
+    const char *open_err = NULL;
+
+    *h = NULL;
+    if (apr_dbd_get_driver(p, driver, drv) != APR_SUCCESS) {
+        *err = apr_psprintf(p, "no apr_dbd driver '%s'", driver);
+        return AAPI_INTERNAL;
+    }
+    if (apr_dbd_open_ex(*drv, p, params, h, &open_err) != APR_SUCCESS || !*h) {
+        *err = apr_psprintf(p, "cannot open the database: %s",
+                            open_err ? open_err : "unknown error");
+        return AAPI_UNAVAILABLE;
+    }
+    if (!strcmp(driver, "sqlite3")) {
+        exec_select_drain(*drv, p, *h, "PRAGMA busy_timeout = 30000");
+    }
+    return AAPI_OK;
+}
+
 /* ==== the database's id ==== */
 
 /* Reads the id of the database on H into OUT; see aapi_store_db_id. The
@@ -852,22 +880,12 @@ aapi_status_t aapi_store_db_id_at(apr_pool_t *p, const char *driver,
 {
     const apr_dbd_driver_t *drv = NULL;
     apr_dbd_t *h = NULL;
-    const char *open_err = NULL;
     aapi_status_t st;
 
     out[0] = '\0';
     *err = NULL;
-    if (apr_dbd_get_driver(p, driver, &drv) != APR_SUCCESS) {
-        *err = apr_psprintf(p, "no apr_dbd driver '%s'", driver);
+    if (open_direct(p, driver, params, &drv, &h, err) != AAPI_OK) {
         return AAPI_UNAVAILABLE;
-    }
-    if (apr_dbd_open_ex(drv, p, params, &h, &open_err) != APR_SUCCESS || !h) {
-        *err = apr_psprintf(p, "cannot open the database: %s",
-                            open_err ? open_err : "unknown error");
-        return AAPI_UNAVAILABLE;
-    }
-    if (!strcmp(driver, "sqlite3")) {
-        exec_select_drain(drv, p, h, "PRAGMA busy_timeout = 30000");
     }
     st = read_db_id(p, drv, h, out);
     apr_dbd_close(drv, h);
@@ -956,28 +974,20 @@ aapi_status_t aapi_store_migrate(apr_pool_t *p, server_rec *s,
     const aapi_migration_t *m;
     apr_dbd_t *h = NULL;
     apr_hash_t *done;
-    const char *open_err = NULL;
     int is_sqlite = !strcmp(driver, "sqlite3"), nrows, rv, applied = 0;
     aapi_status_t result = AAPI_OK;
 
-    if (apr_dbd_get_driver(p, driver, &drv) != APR_SUCCESS) {
-        *err = apr_psprintf(p, "no apr_dbd driver '%s'", driver);
-        return AAPI_INTERNAL;
-    }
     if (strcmp(driver, "sqlite3") && strcmp(driver, "mysql")) {
         *err = apr_psprintf(p, "DBDriver %s is not supported (sqlite3 or "
                             "mysql)", driver);
         return AAPI_INTERNAL;
     }
-    if (apr_dbd_open_ex(drv, p, params, &h, &open_err) != APR_SUCCESS || !h) {
-        *err = apr_psprintf(p, "cannot open the database: %s",
-                            open_err ? open_err : "unknown error");
-        return AAPI_UNAVAILABLE;
+    if ((result = open_direct(p, driver, params, &drv, &h, err)) != AAPI_OK) {
+        return result;
     }
 
     /* one process migrates at a time, however many servers start together */
     if (is_sqlite) {
-        exec_select_drain(drv, p, h, "PRAGMA busy_timeout = 30000");
         exec_select_drain(drv, p, h, "PRAGMA journal_mode = WAL");
         rv = apr_dbd_query(drv, h, &nrows, "BEGIN IMMEDIATE");
     }
