@@ -15,9 +15,6 @@ apr_status_t aapi_revocation_init(apr_pool_t *pconf);
  * of shards that session ids fall in, and one for each of a fixed number
  * of buckets that user ids fall in. */
 
-/* Returns the global counter. */
-apr_uint32_t aapi_revocation_epoch(void);
-
 /* Returns the stamp of session SID: the global counter and its shard's,
  * what an entry of the token table is checked against. */
 apr_uint64_t aapi_revocation_stamp(const char *sid);

@@ -162,11 +162,6 @@ static APR_INLINE apr_uint64_t stamp_of(unsigned int shard)
     return ((apr_uint64_t)counter_at(0) << 32) | counter_at(1 + shard);
 }
 
-apr_uint32_t aapi_revocation_epoch(void)
-{
-    return counter_at(0);
-}
-
 apr_uint64_t aapi_revocation_stamp(const char *sid)
 {
     return stamp_of(aapi_revocation_shard(sid));

@@ -2239,7 +2239,7 @@ int main(void)
         }
         if (rc == AAPI_JWT_OK && t->len <= 1024) {
             aapi_tokcache_put(&scope_a, t->tok, t->len, &out,
-                              aapi_revocation_epoch(), NOW + 3600);
+                              aapi_revocation_stamp(out.sid), NOW + 3600);
             if (aapi_tokcache_get(&scope_a, t->tok, t->len, NOW, LEEWAY, p,
                                   &out) != AAPI_TOKCACHE_TRUSTED) {
                 hits = 0;
