@@ -10,7 +10,7 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest ();
 use AAPI::Test;
 
-plan tests => 10, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 11, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 Apache::TestRequest::module('default');
 
@@ -214,4 +214,27 @@ subtest '413 over AuthAPIMaxBody 1k on a virtual host' => sub {
     my $e = uniq_email();
     my $r = raw_post('/register', padded($e, 2048));
     is_envelope_ok($r, 201, 'main server, 2 KiB');
+};
+
+# An endpoint that reads no body (logout, GET /me, the sessions) still
+# reads and drops one before it acts: a body that cannot be read is
+# refused with 400, and nothing is done (before, the logout was done, and
+# answered 200, before the body was found broken).
+subtest 'a body that cannot be read, on an endpoint that reads none: 400, nothing done' => sub {
+    my $u = register_user();
+    is($u->{status}, 201, 'an account') or diag($u->{res}{body});
+    my $token = $u->{access_token} // '';
+    my $r = AAPI::Test::raw_http(
+        "POST $AAPI::Test::MOUNT/logout HTTP/1.1\r\n"
+        . 'Host: ' . AAPI::Test::hostport() . "\r\n"
+        . "Authorization: Bearer $token\r\n"
+        . "Content-Type: application/json\r\n"
+        . "Transfer-Encoding: chunked\r\n"
+        . "Connection: close\r\n\r\n"
+        . "zz\r\n{}\r\n0\r\n\r\n");
+    # (a broken chunked framing is answered by httpd's own input filter,
+    # as on the endpoints that read a body)
+    is($r->{status}, 400, 'POST /logout with a broken chunked body: 400');
+    is(bearer_get('/me', $token)->{status}, 200,
+       'the session was not ended: its token still works');
 };
