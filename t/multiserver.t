@@ -11,6 +11,7 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use AAPI::Httpd qw(free_port wait_port start_httpd $MODDIR);
+use AAPI::Test ();
 use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
@@ -19,7 +20,7 @@ use MIME::Base64 ();
 use JSON::PP ();
 use Time::HiRes qw(sleep);
 
-plan tests => 8, need_module('mod_auth_api.c');
+plan tests => 9, need_module('mod_auth_api.c');
 
 my $vars    = Apache::Test::config()->{vars};
 my $HTTPD   = $vars->{httpd};
@@ -33,6 +34,8 @@ my $json = JSON::PP->new;
 my $memcached_pid;
 
 END {
+    # the test's own exit status survives the clean-up (waitpid sets $?)
+    local $?;
     AAPI::Httpd::stop_all();
     if ($memcached_pid) { kill 'TERM', $memcached_pid; waitpid $memcached_pid, 0 }
 }
@@ -54,7 +57,8 @@ chmod 0777, "$TMP/db";
 # Starts an httpd named NAME with CACHE (AuthAPISOCache) and TTL; returns
 # its base URL.
 sub start_server {
-    my ($name, $cache, $ttl) = @_;
+    my ($name, $cache, $ttl, $db) = @_;
+    $db //= "$TMP/db/auth.db";
     my $dir = "$TMP/$name";
     mkdir $dir or die "$dir: $!";
     chmod 0777, $dir;
@@ -83,7 +87,7 @@ sub start_server {
         "LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so",
         "LoadModule socache_memcache_module $MODDIR/mod_socache_memcache.so",
         "LoadModule auth_api_module $SO",
-        "DBDriver sqlite3", qq(DBDParams "$TMP/db/auth.db"),
+        "DBDriver sqlite3", qq(DBDParams "$db"),
         "AuthAPIJWTSecret $secret", "AuthAPIPasswordHash bcrypt 4",
         "AuthAPISOCache $cache", "AuthAPISessionCacheTTL $ttl",
         "DocumentRoot \"$dir\"",
@@ -242,4 +246,49 @@ subtest 'memcache: a password or username change on A is seen by Basic on B at o
        'B refuses the old username at once');
     is(basic_statuses($page, 'multi_five', 'N3w!Passw0rd-four', 3), join(' ', (200) x 3),
        'B lets the new username in');
+};
+
+# A server whose database cannot be reached at start-up learns the
+# database's id (which names its state in the shared cache) from the first
+# request that needs it, once the database is there.
+subtest "a database missing at start-up: its id is read once it is there" => sub {
+    my $late = "$TMP/late";
+    my $D = start_server('d', "memcache:127.0.0.1:$mport", '60s',
+                         "$late/auth.db");
+    my ($st) = post_json("$D/api/v1/auth/register",
+        { email => 'late@example.com', password => 'Str0ng!Passw0rd' });
+    is($st, 503, 'no database yet: 503');
+
+    # the database appears, with the schema (as an administrator would
+    # make it with AuthAPIAutoMigrate Off)
+    mkdir $late or die "$late: $!";
+    chmod 0777, $late;
+    my $top = Apache::Test::vars('top_dir');
+    my $schema = join '', map { local (@ARGV, $/) = ($_); <> }
+                 sort glob("$top/sql/sqlite3/*.sql");
+    my ($rc, $out) = AAPI::Test::run_cmd($schema, 0, 'sqlite3', '-batch',
+                                          "$late/auth.db");
+    is($rc, 0, 'the schema made') or diag($out);
+    chmod 0666, "$late/auth.db";
+    (undef, my $id) = AAPI::Test::run_cmd('SELECT id FROM aapi_instance;', 0,
+                                          'sqlite3', '-batch', "$late/auth.db");
+    chomp $id;
+    like($id, qr/^[0-9a-f]{32}$/, "the database's id");
+
+    ($st, my $body) = post_json("$D/api/v1/auth/register",
+        { email => 'late@example.com', password => 'Str0ng!Passw0rd' });
+    is($st, 201, 'registered once the database is there');
+    my $t = $body->{data}{access_token} // '';
+    my $payload = (split /\./, $t)[1] // '';
+    $payload =~ tr{-_}{+/};
+    my $claims = eval { $json->decode(MIME::Base64::decode_base64($payload)) } || {};
+    my $hex = unpack 'H*', "$claims->{sid}:$id:aapi-session";
+    like(memcached('lru_crawler metadump all'), qr/key=\S*\Q$hex\E\b/i,
+         "the session's state is in the shared cache under the database's id");
+    is(statuses("$D/members/page.txt", $t, 3), '200 200 200',
+       'its token opens the protected area');
+    my ($lo) = post_json("$D/api/v1/auth/logout", {}, $t);
+    is($lo, 200, 'logout');
+    is(statuses("$D/members/page.txt", $t, 3), '401 401 401',
+       'refused at once afterwards');
 };
