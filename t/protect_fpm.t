@@ -54,7 +54,7 @@ if ($pid == 0) {
     exec $FPM, '--nodaemonize', '--fpm-config', $conf, ($> == 0 ? ('-R') : ())
         or POSIX::_exit(127);
 }
-END { if ($pid) { kill 'TERM', $pid; waitpid $pid, 0 } }
+END { local $?; if ($pid) { kill 'TERM', $pid; waitpid $pid, 0 } }
 
 # wait for the socket, at most 20 s
 for (1 .. 200) { last if -S $sock; sleep 0.1 }

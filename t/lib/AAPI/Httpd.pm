@@ -85,6 +85,6 @@ sub stop_all {
     }
 }
 
-END { stop_all() }
+END { local $?; stop_all() }
 
 1;
