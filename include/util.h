@@ -90,15 +90,15 @@ typedef struct aapi_table_tpl aapi_table_tpl_t;
 aapi_table_tpl_t *aapi_table_tpl_make(apr_pool_t *p, const char *const *names,
                                       int n);
 
-/* When T is empty, returns a table from P with the names of TPL and VALS
- * (one a name, in order; strings that live as long as P) for the caller to
- * use instead of T; else returns NULL (the caller then sets each name in
- * T). The values are written into the entries apr_table_copy made: a value
- * is not part of a table's index (names and their checksums are), so the
- * table stays consistent, as t/unit/test_util.c checks against the APR in
- * use. */
-apr_table_t *aapi_table_tpl_fill(apr_pool_t *p, const apr_table_t *t,
-                                 const aapi_table_tpl_t *tpl,
-                                 const char *const *vals);
+/* When T is empty, sets *COPY to a table from P with the names of TPL (in
+ * its order, each with the value "") for the caller to use instead of T,
+ * and returns its entries, for the caller to give the N names their values
+ * (strings that live as long as P) by index; else returns NULL (the
+ * caller then sets each name in T). A value is not part of a table's index
+ * (names and their checksums are), so the table stays consistent, as
+ * t/unit/test_util.c checks against the APR in use. */
+apr_table_entry_t *aapi_table_tpl_copy(apr_pool_t *p, const apr_table_t *t,
+                                       const aapi_table_tpl_t *tpl,
+                                       apr_table_t **copy);
 
 #endif

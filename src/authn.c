@@ -169,6 +169,7 @@ static void publish(request_rec *r, aapi_identity_t *id, const char *user,
                           : id->expires ? aapi_rfc3339(r->pool, id->expires)
                           : NULL;
     const char *vals[ENV_COUNT];
+    apr_table_entry_t *e;
     apr_table_t *env;
     int i;
 
@@ -197,11 +198,16 @@ static void publish(request_rec *r, aapi_identity_t *id, const char *user,
     vals[ENV_EMAIL_VERIFIED] = verified;
     vals[ENV_SESSION_ID] = id->session_id ? id->session_id : "";
     vals[ENV_EXPIRES] = expires ? expires : "";
-    /* an empty environment (the common case) takes the names at once; one
-     * that has anything (a subrequest's copy, SetEnvIf, mod_unique_id) gets
-     * each name replaced, so no earlier value of the same name survives */
-    if ((env = aapi_table_tpl_fill(r->pool, r->subprocess_env, env_tpl,
-                                   vals))) {
+    /* an empty environment (the common case) takes the names at once, and
+     * each its value by index; one that has anything (a subrequest's copy,
+     * SetEnvIf, mod_unique_id) gets each name replaced, so no earlier
+     * value of the same name survives */
+    if ((e = aapi_table_tpl_copy(r->pool, r->subprocess_env, env_tpl,
+                                 &env))) {
+#pragma GCC unroll 8
+        for (i = 0; i < ENV_COUNT; i++) {
+            e[i].val = (char *)vals[i];
+        }
         r->subprocess_env = env;   /* for the empty one, which none has used */
     }
     else {

@@ -510,30 +510,24 @@ aapi_table_tpl_t *aapi_table_tpl_make(apr_pool_t *p, const char *const *names,
     return tpl;
 }
 
-apr_table_t *aapi_table_tpl_fill(apr_pool_t *p, const apr_table_t *t,
-                                 const aapi_table_tpl_t *tpl,
-                                 const char *const *vals)
+apr_table_entry_t *aapi_table_tpl_copy(apr_pool_t *p, const apr_table_t *t,
+                                       const aapi_table_tpl_t *tpl,
+                                       apr_table_t **copy)
 {
     const apr_array_header_t *a;
     apr_table_entry_t *e;
-    apr_table_t *copy;
-    int i;
 
-    if (!tpl || tpl->n < 1 || !apr_is_empty_table(t)) {
+    /* apr_table_elts, not apr_is_empty_table: a macro, no call */
+    if (!tpl || tpl->n < 1 || (t && apr_table_elts(t)->nelts > 0)) {
         return NULL;
     }
-    copy = apr_table_copy(p, tpl->t);
-    a = apr_table_elts(copy);
-    if (a->nelts != tpl->n) {       /* not what apr_table_copy does */
-        return NULL;
-    }
+    *copy = apr_table_copy(p, tpl->t);
+    a = apr_table_elts(*copy);
     e = (apr_table_entry_t *)a->elts;
-    if (e[0].key != tpl->names[0]
+    /* the same entries in the same order, or not what apr_table_copy does */
+    if (a->nelts != tpl->n || e[0].key != tpl->names[0]
         || e[tpl->n - 1].key != tpl->names[tpl->n - 1]) {
-        return NULL;                /* out of order: not what it does either */
+        return NULL;
     }
-    for (i = 0; i < tpl->n; i++) {
-        e[i].val = (char *)vals[i];
-    }
-    return copy;
+    return e;
 }

@@ -488,6 +488,21 @@ static int count_entry(void *rec, const char *key, const char *value)
     return 1;
 }
 
+/* a template's copy of T (NULL: T was not empty) with VALS as its values,
+ * as authn.c fills one */
+static apr_table_t *tpl_fill(apr_table_t *t, const aapi_table_tpl_t *tpl,
+                             const char *const *vals, int n)
+{
+    apr_table_t *copy = NULL;
+    apr_table_entry_t *e = aapi_table_tpl_copy(p, t, tpl, &copy);
+    int i;
+
+    for (i = 0; e && i < n; i++) {
+        e[i].val = (char *)vals[i];
+    }
+    return e ? copy : NULL;
+}
+
 static void test_table_tpl(void)
 {
     static const char *const names[] = {
@@ -505,7 +520,7 @@ static void test_table_tpl(void)
     const apr_array_header_t *a;
     int i, n = 0;
 
-    t = aapi_table_tpl_fill(p, empty, tpl, vals);
+    t = tpl_fill(empty, tpl, vals, 7);
     ok(t != NULL, "tpl: an empty table gets the template");
     for (i = 0; t && i < 7; i++) {
         is_str(apr_table_get(t, names[i]), vals[i], names[i]);
@@ -523,7 +538,7 @@ static void test_table_tpl(void)
     is_int(n, 7, "tpl: apr_table_do sees the seven");
 
     /* the template itself keeps its empty values: requests never share */
-    t2 = aapi_table_tpl_fill(p, empty, tpl, names);
+    t2 = tpl_fill(empty, tpl, names, 7);
     ok(t && t2 && !strcmp(apr_table_get(t, "AUTH_API_ROLE"), "admin")
        && !strcmp(apr_table_get(t2, "AUTH_API_ROLE"), "AUTH_API_ROLE"),
        "tpl: two tables from one template are independent");
@@ -554,10 +569,17 @@ static void test_table_tpl(void)
                "tpl: an overlay finds the names");
     }
     apr_table_setn(busy, "UNIQUE_ID", "x");
-    ok(aapi_table_tpl_fill(p, busy, tpl, vals) == NULL,
+    ok(tpl_fill(busy, tpl, vals, 7) == NULL,
        "tpl: a table that has anything is left to the caller");
-    ok(aapi_table_tpl_fill(p, empty, NULL, vals) == NULL,
+    ok(tpl_fill(empty, NULL, vals, 7) == NULL,
        "tpl: no template, no table");
+    ok(tpl_fill(NULL, tpl, vals, 7) != NULL,
+       "tpl: no table at all gets the template");
+    t = tpl_fill(empty, tpl, vals, 7);
+    t2 = tpl_fill(empty, tpl, names, 7);
+    ok(t && t2 && apr_table_elts(t)->elts != apr_table_elts(t2)->elts
+       && !strcmp(apr_table_get(t, "AUTH_API_USER_ID"), "u-1"),
+       "tpl: filling one copy leaves the entries of another alone");
 }
 
 int main(void)
