@@ -552,6 +552,9 @@ sub fn_name {
     $s =~ s/\s+\[[^\]]*\]\s*$//;    # [object]
     $s =~ s/\s+\(\d[\d,]*x\)\s*$//;   # (calls)
     $s =~ s/^.*://;                 # file:
+    # a copy GCC made under link-time optimisation (publish.lto_priv.0,
+    # f.constprop.0, f.part.0, f.isra.0, f.cold) is counted as the function
+    $s =~ s/(?:\.(?:lto_priv|constprop|part|isra|cold)(?:\.\d+)?)+(?='|$)//;
     $s .= " in $obj" if $s =~ /^0x/ && $obj;    # an address: say where
     $in_module{$s} = 1 if $mod || $s =~ /^aapi_/;
     return $s;

@@ -316,6 +316,7 @@ signature:
     return AAPI_JWT_OK;
 }
 
+AAPI_COUNTED
 aapi_jwt_err_t aapi_jwt_verify(apr_pool_t *p, const aapi_key_t *key,
                                const char *token, size_t len,
                                const aapi_jwt_check_t *check,

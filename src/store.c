@@ -708,6 +708,7 @@ aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
     return txn_end(db, txn, st);
 }
 
+AAPI_COUNTED
 aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
                                       apr_int64_t now, aapi_user_t **out)
 {

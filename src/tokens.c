@@ -420,6 +420,7 @@ static aapi_status_t match_state(const aapi_claims_t *cl, const char *state,
     return AAPI_INVALID_TOKEN;
 }
 
+AAPI_COUNTED
 aapi_status_t aapi_session_check(request_rec *r, const aapi_srv_cfg_t *c,
                                  const aapi_claims_t *cl, int *stale)
 {
