@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "keys.h"
 #include "password.h"
+#include "prune.h"
 #include "store.h"
 #include "tokens.h"
 #include "validate.h"
@@ -192,6 +193,7 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     apr_hash_t *prepared = apr_hash_make(ptemp);
     apr_hash_t *realms = apr_hash_make(ptemp);
     apr_hash_t *ids = apr_hash_make(ptemp);
+    apr_hash_t *prune_jobs = apr_hash_make(ptemp);
     aapi_srv_cfg_t *main_cfg = aapi_srv_cfg(s);
     server_rec *sp;
 
@@ -275,7 +277,10 @@ static int aapi_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             aapi_realm_set_db_id(c->realm, id);
         }
         aapi_store_prepare(sp, prepared);
+        aapi_prune_note(pconf, prune_jobs, dbkey, sp,
+                        aapi_cfg_prune_interval(c));
     }
+    aapi_prune_start(pconf, s, prune_jobs);
     return OK;
 }
 

@@ -47,6 +47,7 @@ typedef struct aapi_srv_cfg {
     /* sessions */
     apr_int64_t reuse_grace;  /* AuthAPIRefreshReuseGrace, or UNSET         */
     apr_int64_t session_cache_ttl;
+    apr_int64_t prune_interval;   /* AuthAPIPruneInterval, 0 off, or UNSET */
     const char *socache;      /* AuthAPISOCache provider[:args]             */
     const char *socache_where;
     /* cookies and browsers */
@@ -103,6 +104,9 @@ const aapi_hash_cfg_t *aapi_cfg_hash(const aapi_srv_cfg_t *c);
 
 apr_int64_t aapi_cfg_reuse_grace(const aapi_srv_cfg_t *c);
 apr_int64_t aapi_cfg_session_cache_ttl(const aapi_srv_cfg_t *c);
+/* Seconds between two prunings of ended sessions, and how long a session
+ * stays in the database after it ended (0: never pruned). */
+apr_int64_t aapi_cfg_prune_interval(const aapi_srv_cfg_t *c);
 const char *aapi_cfg_socache(const aapi_srv_cfg_t *c);
 int aapi_cfg_token_cookies(const aapi_srv_cfg_t *c);
 int aapi_cfg_tokens_in_body(const aapi_srv_cfg_t *c);

@@ -43,6 +43,12 @@ typedef enum {
 /* Returns AAPI_OK with a connection for R, or AAPI_UNAVAILABLE. */
 aapi_status_t aapi_store_open(request_rec *r, aapi_db_t **db);
 
+/* Returns AAPI_OK with a connection of server S's database outside any
+ * request (the watchdog), given back when P is cleared, or
+ * AAPI_UNAVAILABLE. */
+aapi_status_t aapi_store_open_server(server_rec *s, apr_pool_t *p,
+                                     aapi_db_t **db);
+
 /* Returns AAPI_OK when the database answers a trivial query. */
 aapi_status_t aapi_store_ping(aapi_db_t *db);
 
@@ -151,6 +157,15 @@ aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
  * enabled user at NOW, AAPI_NOT_FOUND when not, or AAPI_UNAVAILABLE. Only
  * what an access token says of the user is filled in: id, email,
  * username (may be NULL), role and email_verified. */
+/* How many ended sessions one call of aapi_store_prune deletes at most,
+ * in one transaction. */
+#define AAPI_PRUNE_BATCH 500
+
+/* Deletes at most AAPI_PRUNE_BATCH sessions that ended (revoked or
+ * expired) before CUT (seconds), each with its refresh history; returns
+ * AAPI_OK with *PRUNED, or an error (nothing deleted). */
+aapi_status_t aapi_store_prune(aapi_db_t *db, apr_int64_t cut, int *pruned);
+
 aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
                                       apr_int64_t now, aapi_user_t **out);
 

@@ -39,6 +39,9 @@ extern const aapi_sql_t aapi_sql_statements[];
 #define AAPI_SQL_DELETE_SESSIONS    "aapi_delete_sessions"
 #define AAPI_SQL_DELETE_USER        "aapi_delete_user"
 #define AAPI_SQL_SESSION_LIVE       "aapi_session_live"
+#define AAPI_SQL_ENDED_SESSIONS     "aapi_ended_sessions"
+#define AAPI_SQL_PRUNE_SESSION      "aapi_prune_session"
+#define AAPI_SQL_PRUNE_HISTORY      "aapi_prune_history"
 
 /* The session columns every session query returns, in this order. */
 #define AAPI_SESSION_COLS \

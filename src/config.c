@@ -37,7 +37,7 @@ void *aapi_config_create_srv(apr_pool_t *p, server_rec *s)
     c->required = AAPI_UNSET;
     c->max_body = AAPI_UNSET;
     c->auto_migrate = AAPI_UNSET;
-    c->reuse_grace = c->session_cache_ttl = AAPI_UNSET;
+    c->reuse_grace = c->session_cache_ttl = c->prune_interval = AAPI_UNSET;
     c->token_cookies = c->tokens_in_body = c->cookie_secure = AAPI_UNSET;
     c->silent_refresh = AAPI_UNSET;
     return c;
@@ -75,6 +75,7 @@ void *aapi_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_VAL(auto_migrate);
     MERGE_VAL(reuse_grace);
     MERGE_VAL(session_cache_ttl);
+    MERGE_VAL(prune_interval);
     MERGE_PTR(socache);
     MERGE_PTR(socache_where);
     MERGE_VAL(token_cookies);
@@ -164,6 +165,11 @@ apr_int64_t aapi_cfg_reuse_grace(const aapi_srv_cfg_t *c)
 apr_int64_t aapi_cfg_session_cache_ttl(const aapi_srv_cfg_t *c)
 {
     return c->session_cache_ttl == AAPI_UNSET ? 5 : c->session_cache_ttl;
+}
+
+apr_int64_t aapi_cfg_prune_interval(const aapi_srv_cfg_t *c)
+{
+    return c->prune_interval == AAPI_UNSET ? 3600 : c->prune_interval;
 }
 
 const char *aapi_cfg_socache(const aapi_srv_cfg_t *c)
@@ -339,7 +345,9 @@ static const char *set_duration(cmd_parms *cmd, void *dc, const char *arg)
     int is_leeway = cmd->info == (void *)APR_OFFSETOF(aapi_srv_cfg_t, leeway);
     int zero_ok = is_leeway
                   || cmd->info == (void *)APR_OFFSETOF(aapi_srv_cfg_t,
-                                                       reuse_grace);
+                                                       reuse_grace)
+                  || cmd->info == (void *)APR_OFFSETOF(aapi_srv_cfg_t,
+                                                       prune_interval);
 
     if (err) {
         return apr_psprintf(cmd->pool, "%s: '%s' %s (e.g. 90, 90s, 15m, 12h, "
@@ -657,6 +665,9 @@ const command_rec aapi_config_cmds[] = {
     AP_INIT_TAKE1("AuthAPISessionCacheTTL", set_duration,
                   OFF(session_cache_ttl), RSRC_CONF,
                   "how long a process trusts a session it checked (5s)"),
+    AP_INIT_TAKE1("AuthAPIPruneInterval", set_duration, OFF(prune_interval),
+                  RSRC_CONF, "how often sessions ended at least that long "
+                  "ago are deleted from the database (1h; 0: never)"),
     AP_INIT_TAKE1("AuthAPISOCache", set_socache, NULL, RSRC_CONF,
                   "mod_socache provider[:args] for shared state (shmcb)"),
     AP_INIT_FLAG("AuthAPITokenCookies", set_flag, OFF(token_cookies),

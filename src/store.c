@@ -35,7 +35,8 @@
 #define MYSQL_DEADLOCK        1213
 
 struct aapi_db {
-    request_rec *r;
+    request_rec *r;           /* NULL outside a request (the watchdog) */
+    server_rec *s;
     apr_pool_t *pool;
     ap_dbd_t *dbd;
     int is_sqlite;
@@ -43,14 +44,29 @@ struct aapi_db {
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
+
+/* Logs on DB's request, or on its server outside a request. */
+#define DB_LOG(db, level, ...)                                             \
+    do {                                                                   \
+        if ((db)->r) {                                                     \
+            ap_log_rerror(APLOG_MARK, level, 0, (db)->r, __VA_ARGS__);     \
+        }                                                                  \
+        else {                                                             \
+            ap_log_error(APLOG_MARK, level, 0, (db)->s, __VA_ARGS__);      \
+        }                                                                  \
+    } while (0)
 
 int aapi_store_available(void)
 {
-    if (!dbd_acquire || !dbd_prepare) {
+    if (!dbd_acquire || !dbd_prepare || !dbd_open || !dbd_close) {
         dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
         dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+        dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+        dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     }
-    return dbd_acquire && dbd_prepare;
+    return dbd_acquire && dbd_prepare && dbd_open && dbd_close;
 }
 
 void aapi_store_prepare(server_rec *s, apr_hash_t *done)
@@ -131,9 +147,42 @@ aapi_status_t aapi_store_open(request_rec *r, aapi_db_t **out)
     }
     db = apr_pcalloc(r->pool, sizeof(*db));
     db->r = r;
+    db->s = r->server;
     db->pool = r->pool;
     db->dbd = dbd;
     db->is_sqlite = strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0;
+    conn_init(db);
+    *out = db;
+    return AAPI_OK;
+}
+
+/* Gives DATA's connection back to mod_dbd (a pool cleanup). */
+static apr_status_t db_release(void *data)
+{
+    aapi_db_t *db = data;
+
+    dbd_close(db->s, db->dbd);
+    return APR_SUCCESS;
+}
+
+aapi_status_t aapi_store_open_server(server_rec *s, apr_pool_t *p,
+                                     aapi_db_t **out)
+{
+    aapi_db_t *db;
+    ap_dbd_t *dbd;
+
+    if (!aapi_store_available() || !(dbd = dbd_open(p, s))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AAPI_LOGNO(0105)
+                     "no database connection for the pruning of ended "
+                     "sessions; it is tried again next time");
+        return AAPI_UNAVAILABLE;
+    }
+    db = apr_pcalloc(p, sizeof(*db));
+    db->s = s;
+    db->pool = p;
+    db->dbd = dbd;
+    db->is_sqlite = strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0;
+    apr_pool_cleanup_register(p, db, db_release, apr_pool_cleanup_null);
     conn_init(db);
     *out = db;
     return AAPI_OK;
@@ -147,8 +196,8 @@ static apr_dbd_prepared_t *stmt(aapi_db_t *db, const char *label)
     apr_dbd_prepared_t *st = apr_hash_get(db->dbd->prepared, label,
                                           APR_HASH_KEY_STRING);
     if (!st) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, AAPI_LOGNO(0102)
-                      "prepared statement %s missing", label);
+        DB_LOG(db, APLOG_ERR, AAPI_LOGNO(0102)
+               "prepared statement %s missing", label);
     }
     return st;
 }
@@ -166,8 +215,8 @@ static aapi_status_t map_error(aapi_db_t *db, const char *label, int rv)
             return AAPI_CONFLICT;
         }
         if (rv == SQLITE_BUSY_RC || rv == SQLITE_LOCKED_RC) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, db->r, AAPI_LOGNO(0103)
-                          "%s: database busy", label);
+            DB_LOG(db, APLOG_WARNING, AAPI_LOGNO(0103)
+                   "%s: database busy", label);
             return AAPI_UNAVAILABLE;
         }
     }
@@ -177,8 +226,8 @@ static aapi_status_t map_error(aapi_db_t *db, const char *label, int rv)
             return AAPI_UNAVAILABLE;
         }
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, AAPI_LOGNO(0104)
-                  "%s failed (%d): %s", label, rv, msg ? msg : "?");
+    DB_LOG(db, APLOG_ERR, AAPI_LOGNO(0104)
+           "%s failed (%d): %s", label, rv, msg ? msg : "?");
     /* a connection that fails for other reasons is treated as gone */
     return AAPI_UNAVAILABLE;
 }
@@ -706,6 +755,43 @@ aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
         st = AAPI_NOT_FOUND;
     }
     return txn_end(db, txn, st);
+}
+
+aapi_status_t aapi_store_prune(aapi_db_t *db, apr_int64_t cut, int *pruned)
+{
+    const char *t = aapi_i64_text(db->pool, cut);
+    const char *args[3] = { NULL, t, t };
+    apr_array_header_t *rows;
+    apr_dbd_transaction_t *txn;
+    aapi_status_t st;
+    int i, n, done = 0;
+
+    *pruned = 0;
+    st = select_rows(db, AAPI_SQL_ENDED_SESSIONS, 2, args + 1,
+                     AAPI_PRUNE_BATCH, &rows);
+    if (st != AAPI_OK || rows->nelts == 0) {
+        return st;
+    }
+    if ((st = txn_begin(db, &txn)) != AAPI_OK) {
+        return st;
+    }
+    for (i = 0; st == AAPI_OK && i < rows->nelts; i++) {
+        args[0] = APR_ARRAY_IDX(rows, i, const char **)[0];
+        n = 0;
+        if (!args[0]) {
+            continue;
+        }
+        st = exec_stmt(db, AAPI_SQL_PRUNE_SESSION, 3, args, &n);
+        if (st == AAPI_OK && n == 1) {
+            st = exec_stmt(db, AAPI_SQL_PRUNE_HISTORY, 1, args, NULL);
+            done++;
+        }
+    }
+    st = txn_end(db, txn, st);
+    if (st == AAPI_OK) {
+        *pruned = done;
+    }
+    return st;
 }
 
 AAPI_COUNTED

@@ -93,5 +93,18 @@ const aapi_sql_t aapi_sql_statements[] = {
       " FROM sessions s JOIN users u ON u.id = s.user_id"
       " WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > %s"
       " AND u.disabled = 0" },
+    /* pruning (the watchdog): a batch of sessions that ended before a
+     * time, then each of them with its refresh history; an ended session
+     * never comes back (a revoked one stays revoked, an expired one
+     * cannot be rotated), the condition is repeated all the same */
+    { AAPI_SQL_ENDED_SESSIONS,
+      "SELECT id FROM sessions WHERE (revoked_at IS NOT NULL"
+      " AND revoked_at < %s) OR expires_at < %s LIMIT "
+      APR_STRINGIFY(AAPI_PRUNE_BATCH) },
+    { AAPI_SQL_PRUNE_SESSION,
+      "DELETE FROM sessions WHERE id = %s AND ((revoked_at IS NOT NULL"
+      " AND revoked_at < %s) OR expires_at < %s)" },
+    { AAPI_SQL_PRUNE_HISTORY,
+      "DELETE FROM refresh_history WHERE session_id = %s" },
     { NULL, NULL }
 };

@@ -15,7 +15,7 @@ use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 use POSIX ();
 
-plan tests => 14, need_module('mod_auth_api.c', 'mod_dbd.c');
+plan tests => 16, need_module('mod_auth_api.c', 'mod_dbd.c');
 
 my $CHECK = AAPI::ConfigCheck->new(tag => 'config-sessions',
                                    modules => ['dbd']);
@@ -44,6 +44,7 @@ sub bad_config {
                   map({ "AuthAPIRefreshReuseGrace $_" } qw(0 10 10s 1m)),
                   'AuthAPIRefreshTTL 2s', 'AuthAPISessionCacheTTL 5s',
                   'AuthAPISOCache shmcb', 'AuthAPISOCache shmcb:aapi-test(64000)',
+                  map({ "AuthAPIPruneInterval $_" } qw(0 30 10m 1h 7d)),
                   "<VirtualHost 127.0.0.1:1>\n AuthAPITokenCookies On\n AuthAPICookieSameSite Strict\n"
                   . " AuthAPICORSOrigins https://app.example.com\n AuthAPIRefreshReuseGrace 1s\n</VirtualHost>") {
         my ($rc, $out) = httpd_t("$BASE\n$line\n");
@@ -67,6 +68,10 @@ bad_config('AuthAPICookieSameSite Bogus', 'AuthAPICookieSameSite Bogus', 'AuthAP
 bad_config('AuthAPIRefreshReuseGrace 10x', 'AuthAPIRefreshReuseGrace 10x', 'AuthAPIRefreshReuseGrace',
            line => 1, value => '10x');
 bad_config('AuthAPIRefreshReuseGrace -1', 'AuthAPIRefreshReuseGrace -1', 'AuthAPIRefreshReuseGrace',
+           line => 1);
+bad_config('AuthAPIPruneInterval 1w', 'AuthAPIPruneInterval 1w', 'AuthAPIPruneInterval',
+           line => 1, value => '1w');
+bad_config('AuthAPIPruneInterval -1h', 'AuthAPIPruneInterval -1h', 'AuthAPIPruneInterval',
            line => 1);
 bad_config('AuthAPISOCache nosuchprovider', 'AuthAPISOCache nosuchprovider', 'AuthAPISOCache',
            line => 1, value => 'nosuchprovider');
