@@ -1,7 +1,8 @@
 #!/bin/sh
 # "make memcheck": runs Apache single-process under valgrind's memcheck with
 # the "make run" configuration on another port, sends one request of each
-# kind the module serves, and fails on any memory error or definite leak.
+# kind the module serves, lets the pruning of ended sessions run once (its
+# watchdog thread), and fails on any memory error or definite leak.
 set -eu
 ROOT=$(pwd)
 PORT=${PORT:-8089}
@@ -11,6 +12,7 @@ trap 'pkill -TERM -f "apache2 -X -f $RUN/" 2>/dev/null || true; sleep 1' EXIT
 [ "$(id -u)" -eq 0 ] && chmod 0755 "$RUN"
 
 PORT=$PORT RUN=$RUN CONFIG_ONLY=1 sh tools/run.sh >/dev/null
+echo 'AuthAPIPruneInterval 2' >> "$RUN/conf/httpd.conf"
 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
     --error-exitcode=9 --log-file="$LOG" \
     /usr/sbin/apache2 -X -f "$RUN/conf/httpd.conf" > "$RUN/out.log" 2>&1 &
@@ -58,6 +60,12 @@ req -X POST -H "$H" -H "$J" \
 req -X POST -H "$H" "$B/logout"
 req -H "$H" "http://127.0.0.1:$PORT/members/index.html"
 echo
+# the sessions that ended above go at a run of the pruning 2 s later
+i=0
+until grep -q 'AAPI1101' "$RUN/out.log"; do
+    i=$((i + 1)); [ $i -gt 30 ] && { echo "memcheck: no pruning ran"; exit 1; }
+    sleep 1
+done
 pkill -TERM -f "apache2 -X -f $RUN/" || true
 wait $VG || { echo "memcheck: valgrind reported errors:"; cat "$LOG"; exit 1; }
 echo "memcheck: no memory errors, no definite leaks"
