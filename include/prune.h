@@ -1,4 +1,4 @@
-/* prune.h - level 2: the deletion of ended sessions, in the background
+/* prune.h - level 4: the deletion of ended sessions, in the background
  * (mod_watchdog), never in a request. */
 #ifndef AAPI_PRUNE_H
 #define AAPI_PRUNE_H

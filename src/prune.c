@@ -1,5 +1,5 @@
 /*
- * prune.c - level 2: deletes the sessions that ended (revoked, or past
+ * prune.c - level 4: deletes the sessions that ended (revoked, or past
  * their expiry) at least AuthAPIPruneInterval ago, with their refresh
  * history, every AuthAPIPruneInterval, from a mod_watchdog callback: a
  * request never waits for it. An ended session can no longer pass any

@@ -3,7 +3,9 @@
 # refresh history; a live one, and one that ended less than an interval ago,
 # stay; what a client is answered does not change. Starts its own httpd on
 # the suite's database (the SQLite file, or the MariaDB database of
-# t/run-mariadb.sh) with a 3-second interval, and stops it at the end.
+# t/run-mariadb.sh) and stops it at the end: its main server prunes every
+# hour, a virtual host on the same database every 3 seconds, and the
+# shortest interval of a database is the one it is pruned at.
 use strict;
 use warnings;
 
@@ -37,6 +39,7 @@ my @db = db_is_mysql()
     : ('DBDriver sqlite3', 'DBDParams "' . db_path() . '"');
 my $mpm = -e "$MODDIR/mod_mpm_event.so" ? 'event' : 'prefork';
 my $port = free_port();
+my $vport = free_port();
 my $secret = join '', map { ('a' .. 'z')[rand 26] } 1 .. 48;
 start_httpd($vars->{httpd}, $TMP, $port,
     "LoadModule mpm_${mpm}_module $MODDIR/mod_mpm_$mpm.so",
@@ -47,8 +50,11 @@ start_httpd($vars->{httpd}, $TMP, $port,
     "LoadModule auth_api_module $SO",
     'LogLevel info', @db,
     "AuthAPIJWTSecret $secret", 'AuthAPIPasswordHash bcrypt 4',
-    "AuthAPIPruneInterval $INTERVAL",
-    "<Location /api/v1/auth>", "    SetHandler auth-api", "</Location>");
+    'AuthAPIPruneInterval 1h',
+    "<Location /api/v1/auth>", "    SetHandler auth-api", "</Location>",
+    "Listen 127.0.0.1:$vport",
+    "<VirtualHost 127.0.0.1:$vport>", "    AuthAPIPruneInterval $INTERVAL",
+    '</VirtualHost>');
 my $BASE = "http://127.0.0.1:$port/api/v1/auth";
 
 # Sends DATA as JSON to the endpoint PATH with METHOD (and the access
