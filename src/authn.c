@@ -25,17 +25,33 @@
 #define AUTH_TYPE "auth-api"
 #define HEADER_PREFIX "X-Auth-Api-"
 
+/* The eight bytes at S (which has at least eight) as one word, in memory
+ * order: words made from two strings compare as the strings do. */
+static APR_INLINE apr_uint64_t word_at(const char *s)
+{
+    apr_uint64_t w;
+
+    memcpy(&w, s, sizeof(w));
+    return w;
+}
+
+/* Case-blind comparisons of names by whole words, without the locale
+ * machinery of strcasecmp (they run for every protected request): once
+ * the length is known to be right, each word of the name, its letters
+ * ORed with 0x20, must equal the word of the lower-case name. c | 0x20 is
+ * a lower-case letter only for that letter in either case; a byte that
+ * is not a letter ('-') is compared as it is (a 0 in the mask). */
+static const char lower_mask[8] = { 0x20, 0x20, 0x20, 0x20,
+                                    0x20, 0x20, 0x20, 0x20 };
+static const char auth_api_mask[8] = { 0x20, 0x20, 0x20, 0x20,
+                                       0x00, 0x20, 0x20, 0x20 };
+
 /* Returns 1 when TYPE is "auth-api" without regard to case (as httpd
- * compares AuthType values), without the locale machinery of strcasecmp:
- * this runs for every request that has an AuthType. Each letter matches
- * c | 0x20 in either case, and no other byte (NUL included) does: the
- * test stops at the first byte that differs, never past the end. */
-#define LC_IS(c, l) ((char)((c) | 0x20) == (l))
+ * compares AuthType values). */
 static int is_auth_api(const char *t)
 {
-    return LC_IS(t[0], 'a') && LC_IS(t[1], 'u') && LC_IS(t[2], 't')
-           && LC_IS(t[3], 'h') && t[4] == '-' && LC_IS(t[5], 'a')
-           && LC_IS(t[6], 'p') && LC_IS(t[7], 'i') && t[8] == '\0';
+    return strlen(t) == 8
+           && (word_at(t) | word_at(auth_api_mask)) == word_at(AUTH_TYPE);
 }
 
 /* ==== identity ==== */
@@ -76,19 +92,14 @@ static int identity_header_name(const char *name)
     return 1;
 }
 
-/* Returns 1 when NAME is "Authorization" in any case. Every byte of
- * "authorization" is a letter, which c | 0x20 matches in either case and
- * no other byte does (NUL included): the test stops at the first byte that
- * differs, so it never reads past the end of NAME. */
+/* Returns 1 when NAME is "Authorization" in any case: its 13 bytes are
+ * read as two words that overlap (0-7, 5-12), all letters. */
 static int is_authorization(const char *n)
 {
-    return LC_IS(n[0], 'a') && LC_IS(n[1], 'u') && LC_IS(n[2], 't')
-           && LC_IS(n[3], 'h') && LC_IS(n[4], 'o') && LC_IS(n[5], 'r')
-           && LC_IS(n[6], 'i') && LC_IS(n[7], 'z') && LC_IS(n[8], 'a')
-           && LC_IS(n[9], 't') && LC_IS(n[10], 'i') && LC_IS(n[11], 'o')
-           && LC_IS(n[12], 'n') && n[13] == '\0';
+    return strlen(n) == 13
+           && (word_at(n) | word_at(lower_mask)) == word_at("authoriz")
+           && (word_at(n + 5) | word_at(lower_mask)) == word_at("rization");
 }
-#undef LC_IS
 
 /* Removes from R the request headers that identity_header_name names and
  * returns the value of the first Authorization header (NULL: none), both

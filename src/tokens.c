@@ -605,42 +605,26 @@ void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
     }
 }
 
-aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
+/* The rest of aapi_tokens_authenticate_at for a token the table did not
+ * answer for alone: HIT is what aapi_tokcache_get said (and *CLAIMS holds
+ * for a known token). Apart, so that the common case (a trusted hit) is a
+ * short function (not inlined back into it). */
+static __attribute__((noinline))
+aapi_status_t authenticate_rest(request_rec *r, const aapi_srv_cfg_t *c,
                                        const char *token, size_t len,
+                                       apr_int64_t now, int hit,
                                        aapi_claims_t *claims, int *expired,
                                        const char **why)
 {
-    /* the time the request arrived: no clock read on the hot path */
-    apr_int64_t now = (apr_int64_t)apr_time_sec(r->request_time);
-
-    return aapi_tokens_authenticate_at(r, c, token, len, now, claims,
-                                       expired, why);
-}
-
-aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
-                                          const aapi_srv_cfg_t *c,
-                                          const char *token, size_t len,
-                                          apr_int64_t now,
-                                          aapi_claims_t *claims, int *expired,
-                                          const char **why)
-{
-    apr_int64_t leeway = aapi_cfg_leeway(c);
     apr_uint64_t stamp;
     aapi_status_t st;
     int stale = 0, trusted = 0;
 
-    *expired = 0;
-    /* answers only for tokens verified for this server's realm: its
-     * configuration and its database */
-    switch (aapi_tokcache_get(c->realm, token, len, now, leeway, r->pool,
-                              claims)) {
+    switch (hit) {
     case AAPI_TOKCACHE_TRUSTED:
         /* with a cache shared by several servers, an end or a change
          * recorded by another server is seen at once: its state is read
          * again (one lookup; the database only for a change) */
-        if (!aapi_cache_is_networked(c->cache)) {
-            return AAPI_OK;
-        }
         trusted = 1;
         break;
     case AAPI_TOKCACHE_KNOWN:
@@ -669,6 +653,38 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
     aapi_tokcache_put(c->realm, token, len, claims, stamp,
                       now + aapi_cfg_session_cache_ttl(c));
     return AAPI_OK;
+}
+
+aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
+                                       const char *token, size_t len,
+                                       aapi_claims_t *claims, int *expired,
+                                       const char **why)
+{
+    /* the time the request arrived: no clock read on the hot path */
+    apr_int64_t now = (apr_int64_t)apr_time_sec(r->request_time);
+
+    return aapi_tokens_authenticate_at(r, c, token, len, now, claims,
+                                       expired, why);
+}
+
+aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
+                                          const aapi_srv_cfg_t *c,
+                                          const char *token, size_t len,
+                                          apr_int64_t now,
+                                          aapi_claims_t *claims, int *expired,
+                                          const char **why)
+{
+    /* answers only for tokens verified for this server's realm: its
+     * configuration and its database */
+    int hit = aapi_tokcache_get(c->realm, token, len, now, aapi_cfg_leeway(c),
+                                r->pool, claims);
+
+    *expired = 0;
+    if (hit == AAPI_TOKCACHE_TRUSTED && !aapi_cache_is_networked(c->cache)) {
+        return AAPI_OK;
+    }
+    return authenticate_rest(r, c, token, len, now, hit, claims, expired,
+                             why);
 }
 
 void aapi_password_upgrade(request_rec *r, const aapi_srv_cfg_t *c,
