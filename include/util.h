@@ -6,6 +6,7 @@
 #include "apr_tables.h"
 #include "apr_time.h"
 #include <stddef.h>
+#include <string.h>
 
 /* Returns the base64url (no padding) encoding of IN, allocated from P. */
 char *aapi_b64url_encode(apr_pool_t *p, const unsigned char *in, size_t len);
@@ -77,6 +78,20 @@ int aapi_utf8_valid(const char *s, size_t n);
  * boundary, with every byte that is not valid UTF-8 (or is a control
  * character) replaced by '?'. */
 char *aapi_utf8_clean(apr_pool_t *p, const char *s, size_t maxbytes);
+
+/* Returns the eight bytes at S (which has at least eight) as one word, in
+ * memory order: words made from two strings compare as the strings do.
+ * With a mask ORed in that has 0x20 for each letter, a word of a name
+ * compares with the word of its lower-case form without regard to case
+ * (c | 0x20 is a lower-case letter only for that letter in either case;
+ * a byte the mask has 0 for is compared as it is). */
+static APR_INLINE apr_uint64_t aapi_word_at(const char *s)
+{
+    apr_uint64_t w;
+
+    memcpy(&w, s, sizeof(w));
+    return w;
+}
 
 /* Returns the number of code points in the valid UTF-8 string S. */
 size_t aapi_utf8_len(const char *s);

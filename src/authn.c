@@ -25,22 +25,9 @@
 #define AUTH_TYPE "auth-api"
 #define HEADER_PREFIX "X-Auth-Api-"
 
-/* The eight bytes at S (which has at least eight) as one word, in memory
- * order: words made from two strings compare as the strings do. */
-static APR_INLINE apr_uint64_t word_at(const char *s)
-{
-    apr_uint64_t w;
-
-    memcpy(&w, s, sizeof(w));
-    return w;
-}
-
-/* Case-blind comparisons of names by whole words, without the locale
- * machinery of strcasecmp (they run for every protected request): once
- * the length is known to be right, each word of the name, its letters
- * ORed with 0x20, must equal the word of the lower-case name. c | 0x20 is
- * a lower-case letter only for that letter in either case; a byte that
- * is not a letter ('-') is compared as it is (a 0 in the mask). */
+/* The masks of aapi_word_at's case-blind comparisons: every byte a
+ * letter, or (for "auth-api") all but the dash. They run for every
+ * protected request, without the locale machinery of strcasecmp. */
 static const char lower_mask[8] = { 0x20, 0x20, 0x20, 0x20,
                                     0x20, 0x20, 0x20, 0x20 };
 static const char auth_api_mask[8] = { 0x20, 0x20, 0x20, 0x20,
@@ -51,7 +38,8 @@ static const char auth_api_mask[8] = { 0x20, 0x20, 0x20, 0x20,
 static int is_auth_api(const char *t)
 {
     return strlen(t) == 8
-           && (word_at(t) | word_at(auth_api_mask)) == word_at(AUTH_TYPE);
+           && (aapi_word_at(t) | aapi_word_at(auth_api_mask))
+              == aapi_word_at(AUTH_TYPE);
 }
 
 /* ==== identity ==== */
@@ -97,8 +85,10 @@ static int identity_header_name(const char *name)
 static int is_authorization(const char *n)
 {
     return strlen(n) == 13
-           && (word_at(n) | word_at(lower_mask)) == word_at("authoriz")
-           && (word_at(n + 5) | word_at(lower_mask)) == word_at("rization");
+           && (aapi_word_at(n) | aapi_word_at(lower_mask))
+              == aapi_word_at("authoriz")
+           && (aapi_word_at(n + 5) | aapi_word_at(lower_mask))
+              == aapi_word_at("rization");
 }
 
 /* Removes from R the request headers that identity_header_name names and

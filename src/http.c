@@ -253,7 +253,6 @@ const char *aapi_http_bearer_of(const char *h, size_t *len, int *bad)
     static const char lower[8] = { 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0, 0 };
     static const char keep[8] = { -1, -1, -1, -1, -1, -1, -1, 0 };
     static const char scheme[8] = "bearer ";
-    apr_uint64_t w, m, k, want;
     size_t n, at = 7;
 
     *bad = 0;
@@ -265,11 +264,8 @@ const char *aapi_http_bearer_of(const char *h, size_t *len, int *bad)
         *bad = 1;
         return NULL;
     }
-    memcpy(&w, h, 8);
-    memcpy(&m, lower, 8);
-    memcpy(&k, keep, 8);
-    memcpy(&want, scheme, 8);
-    if (((w | m) & k) != want) {
+    if (((aapi_word_at(h) | aapi_word_at(lower)) & aapi_word_at(keep))
+        != aapi_word_at(scheme)) {
         *bad = 1;
         return NULL;
     }

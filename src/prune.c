@@ -93,7 +93,8 @@ void aapi_prune_start(apr_pool_t *pconf, server_rec *s, apr_hash_t *jobs)
         return;
     }
     get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    register_callback =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!get_instance || !register_callback) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, AAPI_LOGNO(1102)
                      "mod_watchdog is not loaded: ended sessions are not "
