@@ -611,10 +611,10 @@ void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
  * short function (not inlined back into it). */
 static __attribute__((noinline))
 aapi_status_t authenticate_rest(request_rec *r, const aapi_srv_cfg_t *c,
-                                       const char *token, size_t len,
-                                       apr_int64_t now, int hit,
-                                       aapi_claims_t *claims, int *expired,
-                                       const char **why)
+                                const char *token, size_t len,
+                                apr_int64_t now, int hit,
+                                aapi_claims_t *claims, int *expired,
+                                const char **why)
 {
     apr_uint64_t stamp;
     aapi_status_t st;
