@@ -157,6 +157,9 @@ aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
  * enabled user at NOW, AAPI_NOT_FOUND when not, or AAPI_UNAVAILABLE. Only
  * what an access token says of the user is filled in: id, email,
  * username (may be NULL), role and email_verified. */
+aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
+                                      apr_int64_t now, aapi_user_t **out);
+
 /* How many ended sessions one call of aapi_store_prune deletes at most,
  * in one transaction. */
 #define AAPI_PRUNE_BATCH 500
@@ -165,9 +168,6 @@ aapi_status_t aapi_store_delete_user(aapi_db_t *db, const char *uid,
  * expired) before CUT (seconds), each with its refresh history; returns
  * AAPI_OK with *PRUNED, or an error (nothing deleted). */
 aapi_status_t aapi_store_prune(aapi_db_t *db, apr_int64_t cut, int *pruned);
-
-aapi_status_t aapi_store_session_live(aapi_db_t *db, const char *sid,
-                                      apr_int64_t now, aapi_user_t **out);
 
 /* Returns in *IDS (of const char *) the ids of the live sessions of UID
  * at NOW, at most as many as aapi_store_end_sessions ends. */

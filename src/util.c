@@ -517,7 +517,8 @@ apr_table_entry_t *aapi_table_tpl_copy(apr_pool_t *p, const apr_table_t *t,
     const apr_array_header_t *a;
     apr_table_entry_t *e;
 
-    /* apr_table_elts, not apr_is_empty_table: a macro, no call */
+    /* a table that has anything is left to the caller (NULL counts as
+     * empty, as apr_is_empty_table has it) */
     if (!tpl || tpl->n < 1 || (t && apr_table_elts(t)->nelts > 0)) {
         return NULL;
     }
