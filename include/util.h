@@ -99,7 +99,9 @@ size_t aapi_utf8_len(const char *s);
 /* A fixed list of names to add to a table at once (the AUTH_API_*
  * variables of every authenticated request): a table of NAMES (N of them,
  * strings that live as long as P) made once from P, copied for a request
- * with one apr_table_copy instead of one apr_table_addn a name. */
+ * with one apr_table_copy instead of one apr_table_addn a name. NULL when
+ * N < 1, or when the APR in use does not copy a table entry for entry in
+ * order (checked once, here: aapi_table_tpl_copy relies on it). */
 typedef struct aapi_table_tpl aapi_table_tpl_t;
 
 aapi_table_tpl_t *aapi_table_tpl_make(apr_pool_t *p, const char *const *names,

@@ -497,15 +497,36 @@ struct aapi_table_tpl {
 aapi_table_tpl_t *aapi_table_tpl_make(apr_pool_t *p, const char *const *names,
                                       int n)
 {
-    aapi_table_tpl_t *tpl = apr_palloc(p, sizeof(*tpl));
+    aapi_table_tpl_t *tpl;
+    const apr_array_header_t *a;
+    const apr_table_entry_t *e;
+    apr_table_t *copy;
     int i;
 
+    if (n < 1) {
+        return NULL;
+    }
+    tpl = apr_palloc(p, sizeof(*tpl));
     /* room for what a CGI or PHP request adds after them */
     tpl->t = apr_table_make(p, n + 32);
     tpl->names = names;
     tpl->n = n;
     for (i = 0; i < n; i++) {
         apr_table_addn(tpl->t, names[i], "");
+    }
+    /* the copies that aapi_table_tpl_copy hands out are used by index:
+     * with an APR whose apr_table_copy kept other entries or another
+     * order, there is no template, and the caller sets each name */
+    copy = apr_table_copy(p, tpl->t);
+    a = apr_table_elts(copy);
+    e = (const apr_table_entry_t *)a->elts;
+    if (a->nelts != n) {
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (e[i].key != names[i]) {
+            return NULL;
+        }
     }
     return tpl;
 }
@@ -514,21 +535,12 @@ apr_table_entry_t *aapi_table_tpl_copy(apr_pool_t *p, const apr_table_t *t,
                                        const aapi_table_tpl_t *tpl,
                                        apr_table_t **copy)
 {
-    const apr_array_header_t *a;
-    apr_table_entry_t *e;
-
     /* a table that has anything is left to the caller (NULL counts as
      * empty, as apr_is_empty_table has it) */
-    if (!tpl || tpl->n < 1 || (t && apr_table_elts(t)->nelts > 0)) {
+    if (!tpl || (t && apr_table_elts(t)->nelts > 0)) {
         return NULL;
     }
+    /* the same entries in the same order: aapi_table_tpl_make made sure */
     *copy = apr_table_copy(p, tpl->t);
-    a = apr_table_elts(*copy);
-    e = (apr_table_entry_t *)a->elts;
-    /* the same entries in the same order, or not what apr_table_copy does */
-    if (a->nelts != tpl->n || e[0].key != tpl->names[0]
-        || e[tpl->n - 1].key != tpl->names[tpl->n - 1]) {
-        return NULL;
-    }
-    return e;
+    return (apr_table_entry_t *)apr_table_elts(*copy)->elts;
 }
