@@ -131,7 +131,8 @@ void aapi_strip_identity_headers(request_rec *r)
     strip_and_authorization(r);
 }
 
-/* The AUTH_API_* variables, in the order of env_names. */
+/* The AUTH_API_* variables and X-Auth-Api-* headers, in the order of
+ * env_names and header_names. */
 enum {
     ENV_USER_ID, ENV_EMAIL, ENV_USERNAME, ENV_ROLE, ENV_EMAIL_VERIFIED,
     ENV_SESSION_ID, ENV_EXPIRES, ENV_COUNT
@@ -140,6 +141,12 @@ static const char *const env_names[ENV_COUNT] = {
     "AUTH_API_USER_ID", "AUTH_API_EMAIL", "AUTH_API_USERNAME",
     "AUTH_API_ROLE", "AUTH_API_EMAIL_VERIFIED", "AUTH_API_SESSION_ID",
     "AUTH_API_EXPIRES"
+};
+/* the same for a proxied backend, with AuthAPIForwardHeaders On */
+static const char *const header_names[ENV_COUNT] = {
+    HEADER_PREFIX "User-Id", HEADER_PREFIX "Email", HEADER_PREFIX "Username",
+    HEADER_PREFIX "Role", HEADER_PREFIX "Email-Verified",
+    HEADER_PREFIX "Session-Id", HEADER_PREFIX "Expires"
 };
 /* the same as a table, which an empty environment takes with one call */
 static aapi_table_tpl_t *env_tpl;
@@ -165,14 +172,11 @@ static void publish(request_rec *r, aapi_identity_t *id, const char *user,
 {
     static const aapi_dir_cfg_t none = { AAPI_UNSET, AAPI_UNSET, NULL };
     const aapi_dir_cfg_t *d = dir_cfg(r, &none);
-    const char *verified = id->email_verified ? "true" : "false";
     const char *expires = id->expires_text ? id->expires_text
                           : id->expires ? aapi_rfc3339(r->pool, id->expires)
                           : NULL;
-    const char *vals[ENV_COUNT];
     apr_table_entry_t *e;
     apr_table_t *env;
-    int i;
 
     if (!user) {
         switch (d->remote_user) {
@@ -192,43 +196,38 @@ static void publish(request_rec *r, aapi_identity_t *id, const char *user,
     }
     ap_set_module_config(r->request_config, &auth_api_module, id);
 
-    vals[ENV_USER_ID] = id->user_id;
-    vals[ENV_EMAIL] = id->email;
-    vals[ENV_USERNAME] = id->username ? id->username : "";
-    vals[ENV_ROLE] = id->role;
-    vals[ENV_EMAIL_VERIFIED] = verified;
-    vals[ENV_SESSION_ID] = id->session_id ? id->session_id : "";
-    vals[ENV_EXPIRES] = expires ? expires : "";
+    /* the values, in the order of env_names and header_names; each is
+     * read where it is stored (none is kept across the call below) */
+#define IDENTITY_VALUES(SET)                                            \
+    SET(ENV_USER_ID, id->user_id)                                       \
+    SET(ENV_EMAIL, id->email)                                           \
+    SET(ENV_USERNAME, id->username ? id->username : "")                 \
+    SET(ENV_ROLE, id->role)                                             \
+    SET(ENV_EMAIL_VERIFIED, id->email_verified ? "true" : "false")      \
+    SET(ENV_SESSION_ID, id->session_id ? id->session_id : "")           \
+    SET(ENV_EXPIRES, expires ? expires : "")
     /* an empty environment (the common case) takes the names at once, and
      * each its value by index; one that has anything (a subrequest's copy,
      * SetEnvIf, mod_unique_id) gets each name replaced, so no earlier
      * value of the same name survives */
     if ((e = aapi_table_tpl_copy(r->pool, r->subprocess_env, env_tpl,
                                  &env))) {
-#pragma GCC unroll 8
-        for (i = 0; i < ENV_COUNT; i++) {
-            e[i].val = (char *)vals[i];
-        }
+#define AT_INDEX(i, v) e[i].val = (char *)(v);
+        IDENTITY_VALUES(AT_INDEX)
+#undef AT_INDEX
         r->subprocess_env = env;   /* for the empty one, which none has used */
     }
     else {
-        for (i = 0; i < ENV_COUNT; i++) {
-            apr_table_setn(r->subprocess_env, env_names[i], vals[i]);
-        }
+#define IN_ENV(i, v) apr_table_setn(r->subprocess_env, env_names[i], (v));
+        IDENTITY_VALUES(IN_ENV)
+#undef IN_ENV
     }
     if (d->forward_headers == 1) {
-        apr_table_setn(r->headers_in, HEADER_PREFIX "User-Id", id->user_id);
-        apr_table_setn(r->headers_in, HEADER_PREFIX "Email", id->email);
-        apr_table_setn(r->headers_in, HEADER_PREFIX "Username",
-                       id->username ? id->username : "");
-        apr_table_setn(r->headers_in, HEADER_PREFIX "Role", id->role);
-        apr_table_setn(r->headers_in, HEADER_PREFIX "Email-Verified",
-                       verified);
-        apr_table_setn(r->headers_in, HEADER_PREFIX "Session-Id",
-                       id->session_id ? id->session_id : "");
-        apr_table_setn(r->headers_in, HEADER_PREFIX "Expires",
-                       expires ? expires : "");
+#define IN_HEADERS(i, v) apr_table_setn(r->headers_in, header_names[i], (v));
+        IDENTITY_VALUES(IN_HEADERS)
+#undef IN_HEADERS
     }
+#undef IDENTITY_VALUES
 }
 
 /* ==== refusals ==== */
