@@ -97,9 +97,10 @@ static aapi_key_t *cred_mac_key;
 #define USER_AT (1 + REVOCATION_SHARDS)
 #define COUNTERS (USER_AT + AAPI_USER_BUCKETS)
 static apr_shm_t *counter_shm;
-static volatile apr_uint32_t *counter;
 /* when shared memory is missing: this process's own */
 static apr_uint32_t local_counter[COUNTERS];
+/* the counters in use: the shared ones, or else local_counter */
+static volatile apr_uint32_t *counter = local_counter;
 static slot_t *slots;
 #if APR_HAS_THREADS
 static apr_thread_mutex_t *lock;
@@ -113,7 +114,7 @@ apr_status_t aapi_revocation_init(apr_pool_t *pconf)
     int i;
 
     if (rv != APR_SUCCESS) {
-        counter = NULL;
+        counter = local_counter;
         return rv;
     }
     counter = apr_shm_baseaddr_get(counter_shm);
@@ -126,14 +127,12 @@ apr_status_t aapi_revocation_init(apr_pool_t *pconf)
 /* Returns the counter at index I (inline: it is read on every request). */
 static APR_INLINE apr_uint32_t counter_at(unsigned int i)
 {
-    return __atomic_load_n(counter ? &counter[i] : &local_counter[i],
-                           __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&counter[i], __ATOMIC_ACQUIRE);
 }
 
 static APR_INLINE void counter_inc(unsigned int i)
 {
-    __atomic_add_fetch(counter ? &counter[i] : &local_counter[i], 1,
-                       __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&counter[i], 1, __ATOMIC_SEQ_CST);
 }
 
 /* Returns the top BITS bits of the first eight bytes of ID (NULL: "")
