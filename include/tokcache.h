@@ -52,6 +52,10 @@ void aapi_revocation_bump_user(const char *uid);
 /* Creates this process's table (child_init). */
 void aapi_tokcache_child_init(apr_pool_t *p);
 
+/* The room a hit's strings take: sub, sid, role, email, username and exp
+ * as RFC 3339, each with its NUL (40 + 40 + 65 + 255 + 24 + 24 bytes). */
+#define AAPI_TOKCACHE_ROOM 448
+
 /* What the table knows of a token. */
 #define AAPI_TOKCACHE_MISS     0   /* nothing: verify it in full */
 #define AAPI_TOKCACHE_TRUSTED  1   /* verified, session checked, still trusted */
@@ -66,10 +70,11 @@ void aapi_tokcache_child_init(apr_pool_t *p);
  * global counter); AAPI_TOKCACHE_KNOWN when only the trust has run out or
  * such an end has happened since (its signature and claims need
  * no second look, its session does); else AAPI_TOKCACHE_MISS. Fills *OUT
- * (strings from P) unless it misses. */
+ * unless it misses, its strings in ROOM (AAPI_TOKCACHE_ROOM bytes that
+ * live as long as the claims are used) or, when ROOM is NULL, from P. */
 int aapi_tokcache_get(const void *scope, const char *token, size_t len,
                       apr_int64_t now, apr_int64_t leeway, apr_pool_t *p,
-                      aapi_claims_t *out);
+                      char *room, aapi_claims_t *out);
 
 /* Remembers TOKEN, verified for SCOPE, with its claims CL, checked when
  * the counters of its session were STAMP (aapi_revocation_stamp),

@@ -87,14 +87,16 @@ void aapi_session_mark_ended(request_rec *r, const aapi_srv_cfg_t *c,
 
 /* Authenticates a protected request's access token TOKEN (LEN bytes):
  * signature, claims and live session, from this process's table of
- * verified tokens when it can. Returns AAPI_OK with *CLAIMS;
+ * verified tokens when it can: then the strings of *CLAIMS are copied to
+ * ROOM (AAPI_TOKCACHE_ROOM bytes from r->pool), or, when ROOM is NULL, to
+ * memory of r->pool. Returns AAPI_OK with *CLAIMS;
  * AAPI_INVALID_TOKEN with *WHY (and *EXPIRED set when only the expiry
  * failed, or only the user's details have changed since it was signed:
  * when a refreshed token would pass); or AAPI_UNAVAILABLE. */
 aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
                                        const char *token, size_t len,
-                                       aapi_claims_t *claims, int *expired,
-                                       const char **why);
+                                       char *room, aapi_claims_t *claims,
+                                       int *expired, const char **why);
 
 /* aapi_tokens_authenticate at time NOW (seconds) instead of the time the
  * request arrived: for a token minted while the request ran, whose iat
@@ -102,7 +104,7 @@ aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
 aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
                                           const aapi_srv_cfg_t *c,
                                           const char *token, size_t len,
-                                          apr_int64_t now,
+                                          apr_int64_t now, char *room,
                                           aapi_claims_t *claims, int *expired,
                                           const char **why);
 

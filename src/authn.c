@@ -11,6 +11,7 @@
 #include "config.h"
 #include "handlers.h"
 #include "http.h"
+#include "tokcache.h"
 #include "tokens.h"
 #include "util.h"
 
@@ -318,7 +319,8 @@ static aapi_status_t silent_refresh(request_rec *r, aapi_srv_cfg_t *c,
     apr_pool_userdata_get(&fresh, FRESH_ACCESS_KEY, origin->pool);
     if (fresh) {
         return aapi_tokens_authenticate_at(r, c, fresh, strlen(fresh),
-                                           aapi_now(), claims, &expired, &why);
+                                           aapi_now(), NULL, claims, &expired,
+                                           &why);
     }
     if (r->main) {
         return AAPI_INVALID_TOKEN;
@@ -345,7 +347,7 @@ static aapi_status_t silent_refresh(request_rec *r, aapi_srv_cfg_t *c,
      * and its iat may be a second past the time the request arrived */
     return aapi_tokens_authenticate_at(r, c, pair.access_token,
                                        strlen(pair.access_token), aapi_now(),
-                                       claims, &expired, &why);
+                                       NULL, claims, &expired, &why);
 }
 
 /* Adds TOKEN to the list header NAME of T unless it is there. */
@@ -434,8 +436,12 @@ int aapi_check_authn(request_rec *r)
         return HTTP_FORBIDDEN;
     }
 
-    st = token ? aapi_tokens_authenticate(r, c, token, len, &claims, &expired,
-                                          &why)
+    /* the identity, and after it the room for the strings of a token
+     * found in this process's table: one allocation (before the answer is
+     * known: a refused token leaves it unused in the request's pool) */
+    id = apr_palloc(r->pool, sizeof(*id) + AAPI_TOKCACHE_ROOM);
+    st = token ? aapi_tokens_authenticate(r, c, token, len, (char *)(id + 1),
+                                          &claims, &expired, &why)
                : AAPI_INVALID_TOKEN;
     if (st == AAPI_INVALID_TOKEN && aapi_cfg_silent_refresh(c)
         && aapi_cfg_token_cookies(c) && (!token || (from_cookie && expired))) {
@@ -462,7 +468,6 @@ int aapi_check_authn(request_rec *r)
         return refuse(r, token != NULL);
     }
 
-    id = apr_palloc(r->pool, sizeof(*id));
     id->user_id = claims.sub;
     id->email = claims.email ? claims.email : "";
     id->username = claims.username;

@@ -39,6 +39,10 @@
 /* room for the strings a hit hands out, each with its NUL */
 #define MAX_IDENT      (2 * MAX_ID + MAX_ROLE + MAX_EMAIL + MAX_USERNAME \
                         + MAX_EXP_TEXT)
+/* what a caller of aapi_tokcache_get gives room for */
+#if MAX_IDENT != AAPI_TOKCACHE_ROOM
+#error "AAPI_TOKCACHE_ROOM (tokcache.h) is not the room a hit takes"
+#endif
 
 typedef struct {
     apr_uint32_t busy;             /* held by the one writer: see slot_trylock */
@@ -360,10 +364,10 @@ static int put_ident(slot_t *s, apr_uint16_t *at, const char *str, size_t max)
 
 int aapi_tokcache_get(const void *scope, const char *token, size_t len,
                       apr_int64_t now, apr_int64_t leeway, apr_pool_t *p,
-                      aapi_claims_t *out)
+                      char *room, aapi_claims_t *out)
 {
     slot_t *s;
-    char *id = NULL;
+    char *id = room;
     int attempt;
 
     if (!slots || len == 0 || len > MAX_TOKEN) {

@@ -655,29 +655,19 @@ aapi_status_t authenticate_rest(request_rec *r, const aapi_srv_cfg_t *c,
     return AAPI_OK;
 }
 
-aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
-                                       const char *token, size_t len,
-                                       aapi_claims_t *claims, int *expired,
-                                       const char **why)
-{
-    /* the time the request arrived: no clock read on the hot path */
-    apr_int64_t now = (apr_int64_t)apr_time_sec(r->request_time);
-
-    return aapi_tokens_authenticate_at(r, c, token, len, now, claims,
-                                       expired, why);
-}
-
-aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
-                                          const aapi_srv_cfg_t *c,
-                                          const char *token, size_t len,
-                                          apr_int64_t now,
-                                          aapi_claims_t *claims, int *expired,
-                                          const char **why)
+/* What aapi_tokens_authenticate and aapi_tokens_authenticate_at do, in
+ * each of them: the protected request's path (the first) then runs in its
+ * caller's frame, with no call of its own before the table's answer. */
+static APR_INLINE __attribute__((always_inline))
+aapi_status_t authenticate(request_rec *r, const aapi_srv_cfg_t *c,
+                           const char *token, size_t len, apr_int64_t now,
+                           char *room, aapi_claims_t *claims, int *expired,
+                           const char **why)
 {
     /* answers only for tokens verified for this server's realm: its
      * configuration and its database */
     int hit = aapi_tokcache_get(c->realm, token, len, now, aapi_cfg_leeway(c),
-                                r->pool, claims);
+                                r->pool, room, claims);
 
     *expired = 0;
     if (hit == AAPI_TOKCACHE_TRUSTED && !aapi_cache_is_networked(c->cache)) {
@@ -685,6 +675,27 @@ aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
     }
     return authenticate_rest(r, c, token, len, now, hit, claims, expired,
                              why);
+}
+
+aapi_status_t aapi_tokens_authenticate(request_rec *r, const aapi_srv_cfg_t *c,
+                                       const char *token, size_t len,
+                                       char *room, aapi_claims_t *claims,
+                                       int *expired, const char **why)
+{
+    /* the time the request arrived: no clock read on the hot path */
+    return authenticate(r, c, token, len,
+                        (apr_int64_t)apr_time_sec(r->request_time), room,
+                        claims, expired, why);
+}
+
+aapi_status_t aapi_tokens_authenticate_at(request_rec *r,
+                                          const aapi_srv_cfg_t *c,
+                                          const char *token, size_t len,
+                                          apr_int64_t now, char *room,
+                                          aapi_claims_t *claims, int *expired,
+                                          const char **why)
+{
+    return authenticate(r, c, token, len, now, room, claims, expired, why);
 }
 
 void aapi_password_upgrade(request_rec *r, const aapi_srv_cfg_t *c,

@@ -1519,11 +1519,11 @@ static unsigned check_text(apr_pool_t *pool, const unsigned char *in,
         : (!ref_charset(in, len, '.') || dots != 2) && rc != AAPI_JWT_MALFORMED) {
         bad |= 4;
     }
-    hit = aapi_tokcache_get(&scope_a, ft, len, NOW, LEEWAY, pool, &out);
+    hit = aapi_tokcache_get(&scope_a, ft, len, NOW, LEEWAY, pool, NULL, &out);
     if ((hit != AAPI_TOKCACHE_MISS) != (seed && seed->cached)) {
         bad |= 8;
     }
-    if (aapi_tokcache_get(&scope_b, ft, len, NOW, LEEWAY, pool, &out)
+    if (aapi_tokcache_get(&scope_b, ft, len, NOW, LEEWAY, pool, NULL, &out)
         != AAPI_TOKCACHE_MISS) {
         bad |= 8;
     }
@@ -2241,7 +2241,7 @@ int main(void)
             aapi_tokcache_put(&scope_a, t->tok, t->len, &out,
                               aapi_revocation_stamp(out.sid), NOW + 3600);
             if (aapi_tokcache_get(&scope_a, t->tok, t->len, NOW, LEEWAY, p,
-                                  &out) != AAPI_TOKCACHE_TRUSTED) {
+                                  NULL, &out) != AAPI_TOKCACHE_TRUSTED) {
                 hits = 0;
             }
         }
@@ -2252,7 +2252,7 @@ int main(void)
         seed_token_t *t = &APR_ARRAY_IDX(tokens, i, seed_token_t);
         aapi_claims_t out;
         t->cached = aapi_tokcache_get(&scope_a, t->tok, t->len, NOW, LEEWAY,
-                                      p, &out) == AAPI_TOKCACHE_TRUSTED;
+                                      p, NULL, &out) == AAPI_TOKCACHE_TRUSTED;
         cached += t->cached;
     }
     ok(all, apr_psprintf(p, "each of the %d seed tokens verifies, or is "

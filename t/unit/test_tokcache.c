@@ -52,7 +52,7 @@ static aapi_claims_t claims(void)
 static int get(const void *scope, const char *tok, apr_int64_t now,
                aapi_claims_t *out)
 {
-    return aapi_tokcache_get(scope, tok, strlen(tok), now, 30, p, out);
+    return aapi_tokcache_get(scope, tok, strlen(tok), now, 30, p, NULL, out);
 }
 
 static void test_hits_and_misses(void)
@@ -77,6 +77,29 @@ static void test_hits_and_misses(void)
     is_int(out.email_verified, 1, "hit: email_verified");
     is_int(out.exp, in.exp, "hit: exp");
     is_str(out.exp_text, "2027-01-15T08:15:00Z", "hit: exp as RFC 3339");
+    {
+        /* a caller's room: every string of the hit is copied into it */
+        char *room = apr_palloc(p, AAPI_TOKCACHE_ROOM);
+        const char *const strs[] = { "sub", "sid", "role", "email",
+                                     "username", "exp_text" };
+        int i;
+
+        is_int(aapi_tokcache_get(&scope_a, tok, len, NOW, 30, p, room, &out),
+               AAPI_TOKCACHE_TRUSTED, "hit into a caller's room");
+        {
+            const char *got[6];
+            got[0] = out.sub; got[1] = out.sid; got[2] = out.role;
+            got[3] = out.email; got[4] = out.username; got[5] = out.exp_text;
+            for (i = 0; i < 6; i++) {
+                ok(got[i] >= room && got[i] + strlen(got[i])
+                                     < room + AAPI_TOKCACHE_ROOM,
+                   apr_psprintf(p, "room: %s lies in it, NUL and all",
+                                strs[i]));
+            }
+        }
+        is_str(out.email, in.email, "room: email");
+        is_str(out.exp_text, "2027-01-15T08:15:00Z", "room: exp");
+    }
 
     /* one byte changed anywhere: in the head (compared after the
      * signature), in the middle, in the signature, at the very end */
@@ -370,7 +393,7 @@ static int token_probe(apr_pool_t *rp)
     aapi_claims_t out;
 
     if (aapi_tokcache_get(&race_token, race_token, strlen(race_token), NOW,
-                          30, rp, &out) == AAPI_TOKCACHE_MISS) {
+                          30, rp, NULL, &out) == AAPI_TOKCACHE_MISS) {
         return 0;
     }
     return same_identity(&out, &race_a) || same_identity(&out, &race_b)
