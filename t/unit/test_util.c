@@ -520,6 +520,8 @@ static void test_table_tpl(void)
     const apr_array_header_t *a;
     int i, n = 0;
 
+    ok(tpl != NULL, "tpl: made, its copy checked against this APR");
+    ok(aapi_table_tpl_make(p, names, 0) == NULL, "tpl: no names, no template");
     t = tpl_fill(empty, tpl, vals, 7);
     ok(t != NULL, "tpl: an empty table gets the template");
     for (i = 0; t && i < 7; i++) {
