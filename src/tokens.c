@@ -605,7 +605,7 @@ void aapi_user_mark_changed(request_rec *r, const aapi_srv_cfg_t *c,
     }
 }
 
-/* The rest of aapi_tokens_authenticate_at for a token the table did not
+/* The rest of authenticate (below) for a token the table did not
  * answer for alone: HIT is what aapi_tokcache_get said (and *CLAIMS holds
  * for a known token). Apart, so that the common case (a trusted hit) is a
  * short function (not inlined back into it). */
