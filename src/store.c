@@ -134,9 +134,24 @@ static void conn_init(aapi_db_t *db)
     apr_pool_userdata_setn("done", "aapi-conn-init", NULL, db->dbd->pool);
 }
 
+/* A handle on DBD for request R (NULL outside a request) of server S,
+ * from P, its connection set up once. */
+static aapi_db_t *db_new(apr_pool_t *p, request_rec *r, server_rec *s,
+                         ap_dbd_t *dbd)
+{
+    aapi_db_t *db = apr_pcalloc(p, sizeof(*db));
+
+    db->r = r;
+    db->s = s;
+    db->pool = p;
+    db->dbd = dbd;
+    db->is_sqlite = strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0;
+    conn_init(db);
+    return db;
+}
+
 aapi_status_t aapi_store_open(request_rec *r, aapi_db_t **out)
 {
-    aapi_db_t *db;
     ap_dbd_t *dbd;
 
     if (!aapi_store_available() || !(dbd = dbd_acquire(r))) {
@@ -145,14 +160,7 @@ aapi_status_t aapi_store_open(request_rec *r, aapi_db_t **out)
                       "and that the database is reachable)");
         return AAPI_UNAVAILABLE;
     }
-    db = apr_pcalloc(r->pool, sizeof(*db));
-    db->r = r;
-    db->s = r->server;
-    db->pool = r->pool;
-    db->dbd = dbd;
-    db->is_sqlite = strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0;
-    conn_init(db);
-    *out = db;
+    *out = db_new(r->pool, r, r->server, dbd);
     return AAPI_OK;
 }
 
@@ -177,13 +185,8 @@ aapi_status_t aapi_store_open_server(server_rec *s, apr_pool_t *p,
                      "sessions; it is tried again next time");
         return AAPI_UNAVAILABLE;
     }
-    db = apr_pcalloc(p, sizeof(*db));
-    db->s = s;
-    db->pool = p;
-    db->dbd = dbd;
-    db->is_sqlite = strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0;
+    db = db_new(p, NULL, s, dbd);
     apr_pool_cleanup_register(p, db, db_release, apr_pool_cleanup_null);
-    conn_init(db);
     *out = db;
     return AAPI_OK;
 }
